@@ -1,0 +1,183 @@
+//! The parameters of ocf:mwha:flowsvc (a public interface: admins' CIBs name them) and the
+//! agent's meta-data.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use ocf::exit::OcfError;
+use ocf::meta::{ActionSpec, AgentMeta};
+use ocf::param::{AgentParams, ParamSpec, Values};
+use ocf::probe::Probe;
+
+pub static META: AgentMeta = AgentMeta {
+    name: "flowsvc",
+    version: env!("CARGO_PKG_VERSION"),
+    shortdesc: "ASTERIA Warp flow service",
+    longdesc: "Manages the flow service of ASTERIA Warp (1610 and later) on Linux. \
+start runs [INSTALL_DIR]/boot/bin/flowsvc as the configured OS user (never through a shell or su) \
+and returns once the PID file names a live flow-service process and, if probe_url is set, the \
+service answers. stop runs boot/bin/fsstop, then sends SIGTERM and SIGKILL to the main process and \
+all its descendants (the java children), verifies that nothing is left and removes a stale PID file, \
+always within the stop timeout. monitor watches the main process named by the PID file: a PID \
+counts only if that process mentions install_dir and started no later than the PID file was \
+written, so a stale or reused PID never reads as running. A dead child process is restarted by the \
+main process and is not a failure. OCF_CHECK_LEVEL=10 adds 'fsctrl status' per service, \
+OCF_CHECK_LEVEL=20 adds probe_url. A probe on a node where install_dir or data_dir is absent \
+(shared folder not mounted there) reports 'not running'. Recommended timeouts: start 180s (Java \
+start-up is slow), stop 120s, monitor 30s every 15s.",
+    params: PARAMS,
+    actions: &[
+        ActionSpec::new("start", 180),
+        ActionSpec::new("stop", 120),
+        ActionSpec::monitor(30, 15, 0),
+        ActionSpec::new("validate-all", 20),
+        ActionSpec::new("meta-data", 5),
+    ],
+    check_levels: &[0, 10, 20],
+};
+
+static PARAMS: &[ParamSpec] = &[
+    ParamSpec::string(
+        "install_dir",
+        "[INSTALL_DIR] of ASTERIA Warp",
+        "Absolute path of the ASTERIA Warp install folder ([INSTALL_DIR]), holding boot/bin/flowsvc and boot/bin/fsstop. \
+Processes whose command line or executable mentions this folder are the product's.",
+    )
+    .required()
+    .unique(),
+    ParamSpec::string("data_dir", "[DATA_DIR] of ASTERIA Warp", "Absolute path of the data folder ([DATA_DIR]).").derived("install_dir"),
+    ParamSpec::string(
+        "user",
+        "OS user that runs the flow service",
+        "OS user that runs flowsvc, fsstop and fsctrl. The agent switches to it in-process (setgid, initgroups, setuid) \
+with a clean environment (HOME, USER, LOGNAME, SHELL, PATH, plus 'environment').",
+    )
+    .derived("the owner of install_dir"),
+    ParamSpec::string(
+        "pidfile",
+        "PID file of the main process",
+        "Absolute path of the file where the flow service writes its main PID. Old 4.x versions used [INSTALL_DIR]/flow/log/flowsvc.pid.",
+    )
+    .derived("data_dir/log/flowsvc.pid"),
+    ParamSpec::string("fsctrl", "Path of fsctrl", "Absolute path of the fsctrl tool used by monitor at OCF_CHECK_LEVEL 10.")
+        .derived("install_dir/server/bin/fsctrl"),
+    ParamSpec::string(
+        "services",
+        "Services checked by fsctrl",
+        "Space-separated service names checked with 'fsctrl status NAME' at OCF_CHECK_LEVEL 10 (e.g. 'FlowService Schedule'). \
+Empty: one 'fsctrl status' for the whole flow service.",
+    ),
+    ParamSpec::string(
+        "probe_url",
+        "Health probe of the flow service",
+        "http://host:port/path (healthy when it answers 2xx or 3xx) or tcp://host:port (healthy when it accepts a connection). \
+Checked before start returns and by monitor at OCF_CHECK_LEVEL 20. Empty: no probe. Example: http://127.0.0.1:28080/",
+    ),
+    ParamSpec::string(
+        "console_log",
+        "Console output of the flow service",
+        "Absolute path of the file that receives flowsvc's standard output and error (appended).",
+    )
+    .derived("data_dir/log/flowsvc-console.log"),
+    ParamSpec::string(
+        "environment",
+        "Extra environment of the product",
+        "Space-separated NAME=VALUE pairs added to the product's environment, e.g. 'JAVA_HOME=/usr/lib/jvm/java-17 LANG=ja_JP.UTF-8'. \
+Values are passed literally (no shell expansion) and cannot contain spaces.",
+    ),
+];
+
+/// The parsed parameters, with derived defaults applied.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub install_dir: PathBuf,
+    pub data_dir: PathBuf,
+    /// `None`: the owner of install_dir, resolved on the node.
+    pub user: Option<String>,
+    pub pidfile: PathBuf,
+    pub fsctrl: PathBuf,
+    pub services: Vec<String>,
+    pub probe_url: Option<Probe>,
+    pub console_log: PathBuf,
+    pub environment: Vec<(OsString, OsString)>,
+}
+
+impl AgentParams for Params {
+    fn from_values(v: &Values) -> Result<Params> {
+        let install_dir = v.required_path("install_dir")?;
+        let data_dir = v.path("data_dir")?.unwrap_or_else(|| install_dir.clone());
+        Ok(Params {
+            pidfile: v.path("pidfile")?.unwrap_or_else(|| data_dir.join("log/flowsvc.pid")),
+            fsctrl: v.path("fsctrl")?.unwrap_or_else(|| install_dir.join("server/bin/fsctrl")),
+            console_log: v.path("console_log")?.unwrap_or_else(|| data_dir.join("log/flowsvc-console.log")),
+            user: v.string("user"),
+            services: v.words("services"),
+            probe_url: v.raw("probe_url").map(Probe::parse).transpose()?,
+            environment: parse_environment(&v.words("environment"))?,
+            install_dir,
+            data_dir,
+        })
+    }
+}
+
+fn parse_environment(pairs: &[String]) -> Result<Vec<(OsString, OsString)>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            let (name, value) =
+                pair.split_once('=').ok_or_else(|| OcfError::configured(format!("environment entry {pair:?} is not NAME=VALUE")))?;
+            let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(OcfError::configured(format!("environment name {name:?} is not a valid variable name")));
+            }
+            Ok((name.into(), value.into()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ocf::env::Env;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Params> {
+        let env = Env::from_vars(vars.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())), "flowsvc");
+        Params::from_values(&Values::new(&env, PARAMS))
+    }
+
+    #[test]
+    fn derived_defaults_follow_install_and_data_dir() {
+        let p = parse(&[("install_dir", "/opt/warp")]).unwrap();
+        assert_eq!(p.data_dir, PathBuf::from("/opt/warp"));
+        assert_eq!(p.pidfile, PathBuf::from("/opt/warp/log/flowsvc.pid"));
+        assert_eq!(p.fsctrl, PathBuf::from("/opt/warp/server/bin/fsctrl"));
+        let p = parse(&[("install_dir", "/opt/warp"), ("data_dir", "/srv/data")]).unwrap();
+        assert_eq!(p.pidfile, PathBuf::from("/srv/data/log/flowsvc.pid"));
+        assert_eq!(p.console_log, PathBuf::from("/srv/data/log/flowsvc-console.log"));
+    }
+
+    #[test]
+    fn wrong_everywhere_is_6() {
+        for vars in [
+            &[][..],
+            &[("install_dir", "opt/warp")],
+            &[("install_dir", "/opt/warp"), ("pidfile", "x.pid")],
+            &[("install_dir", "/opt/warp"), ("probe_url", "ftp://x")],
+            &[("install_dir", "/opt/warp"), ("environment", "1BAD=x")],
+            &[("install_dir", "/opt/warp"), ("environment", "NOEQUALS")],
+        ] {
+            let err = parse(vars).unwrap_err();
+            assert_eq!(ocf::exit::fault_of(&err).code(), 6, "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn metadata_declares_every_parameter_the_code_reads() {
+        let xml = META.to_xml();
+        for name in ["install_dir", "data_dir", "user", "pidfile", "fsctrl", "services", "probe_url", "console_log", "environment"] {
+            assert!(xml.contains(&format!("<parameter name=\"{name}\"")), "{name}");
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Stopping a product's process tree inside the stop budget: graceful command, then SIGTERM,
+//! then SIGKILL, then verify that nothing is left.
+//!
+//! The set of processes is recomputed at every step: the verified main process, every process
+//! already seen (children stay in the set after their parent dies and they are reparented),
+//! their descendants (a child that called `setsid` has left our reach by process group, not by
+//! parent links), and orphans that mention the product and run as its user.
+//! Invariant: a process is signalled only through a [`ProcRef`] whose start time still matches.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use anyhow::Result;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::deadline::Deadline;
+use crate::identity::{ProcRef, ProductMatch};
+use crate::proc::{self, ProcessTable};
+
+/// How to find the product's processes.
+#[derive(Debug, Clone)]
+pub struct ProductProcesses {
+    pub main: Option<ProcRef>,
+    pub product: ProductMatch,
+    /// Only orphans running as this uid count (when known).
+    pub uid: Option<u32>,
+}
+
+impl ProductProcesses {
+    /// The live processes of the product, remembering them in `seen`.
+    pub fn find(&self, seen: &mut BTreeSet<ProcRef>) -> Vec<ProcRef> {
+        let table = ProcessTable::scan();
+        if let Some(main) = self.main {
+            seen.insert(main);
+        }
+        seen.retain(|p| table.stats.get(&p.pid).is_some_and(|s| s.starttime == p.starttime));
+        let mut found: BTreeSet<ProcRef> = seen.clone();
+        for root in seen.iter() {
+            for pid in table.descendants(root.pid) {
+                if let Some(s) = table.stats.get(&pid) {
+                    found.insert(ProcRef::of(s));
+                }
+            }
+        }
+        let me = std::process::id() as i32;
+        for s in table.stats.values() {
+            let orphan = s.ppid == 1 || found.iter().any(|p| p.pid == s.ppid);
+            if !orphan || s.pid == me || found.contains(&ProcRef::of(s)) {
+                continue;
+            }
+            if self.uid.is_some_and(|uid| proc::read_uid(s.pid) != Some(uid)) {
+                continue;
+            }
+            if self.product.matches_pid(s.pid) {
+                found.insert(ProcRef::of(s));
+            }
+        }
+        seen.extend(found.iter().copied());
+        // The main process first: it would restart children we kill before it.
+        let mut list: Vec<ProcRef> = found.into_iter().collect();
+        list.sort_by_key(|p| (Some(p.pid) != self.main.map(|m| m.pid), p.pid));
+        list
+    }
+}
+
+/// The step that ended the processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Graceful,
+    Term,
+    Kill,
+}
+
+#[must_use]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopOutcome {
+    AlreadyStopped,
+    Stopped {
+        after: Step,
+        elapsed: Duration,
+    },
+    /// Processes still there after SIGKILL (uninterruptible sleep): the stop must fail.
+    Survived(Vec<i32>),
+}
+
+/// The product's own stop command, given its share of the budget.
+pub type GracefulStop<'a> = &'a dyn Fn(&Deadline) -> Result<()>;
+
+/// How much of the remaining budget each step may use.
+pub struct StopPlan<'a> {
+    /// The product's own stop command, run under its sub-deadline.
+    pub graceful: Option<GracefulStop<'a>>,
+    /// Share of the budget for the graceful command and the wait after it.
+    pub graceful_share: f64,
+    /// Share of what then remains for SIGTERM; the rest is for SIGKILL and verification.
+    pub term_share: f64,
+}
+
+const POLL: Duration = Duration::from_millis(100);
+
+pub fn stop(targets: &ProductProcesses, plan: &StopPlan, deadline: &Deadline) -> StopOutcome {
+    let mut seen = BTreeSet::new();
+    if targets.find(&mut seen).is_empty() {
+        return StopOutcome::AlreadyStopped;
+    }
+    if let Some(graceful) = plan.graceful {
+        let step = deadline.split(plan.graceful_share);
+        if let Err(err) = graceful(&step) {
+            crate::warn!("graceful stop failed: {err:#}");
+        }
+        if wait_gone(targets, &mut seen, &step) {
+            return StopOutcome::Stopped { after: Step::Graceful, elapsed: deadline.elapsed() };
+        }
+    }
+    let term = deadline.split(plan.term_share);
+    let pids = signal_all(targets, &mut seen, Signal::SIGTERM);
+    crate::info!("sent SIGTERM to {} process(es): {pids:?}", pids.len());
+    if wait_gone(targets, &mut seen, &term) {
+        return StopOutcome::Stopped { after: Step::Term, elapsed: deadline.elapsed() };
+    }
+    // SIGKILL rounds until nothing is left: a dying parent may still spawn a child.
+    let mut survivors = Vec::new();
+    for round in 0..5 {
+        let pids = signal_all(targets, &mut seen, Signal::SIGKILL);
+        if pids.is_empty() {
+            return StopOutcome::Stopped { after: Step::Kill, elapsed: deadline.elapsed() };
+        }
+        crate::warn!("sent SIGKILL (round {}) to {} process(es): {pids:?}", round + 1, pids.len());
+        let kill_wait = deadline.within(Duration::from_secs(2).max(deadline.remaining() / 4));
+        if wait_gone(targets, &mut seen, &kill_wait) {
+            return StopOutcome::Stopped { after: Step::Kill, elapsed: deadline.elapsed() };
+        }
+        survivors = targets.find(&mut seen).iter().map(|p| p.pid).collect();
+        if deadline.is_expired() {
+            break;
+        }
+    }
+    StopOutcome::Survived(survivors)
+}
+
+fn signal_all(targets: &ProductProcesses, seen: &mut BTreeSet<ProcRef>, signal: Signal) -> Vec<i32> {
+    let mut sent = Vec::new();
+    for p in targets.find(seen) {
+        if send(&p, signal) {
+            sent.push(p.pid);
+        }
+    }
+    sent
+}
+
+/// Sends `signal` only if `p` is still the same process.
+pub fn send(p: &ProcRef, signal: Signal) -> bool {
+    p.is_alive() && kill(Pid::from_raw(p.pid), signal).is_ok()
+}
+
+fn wait_gone(targets: &ProductProcesses, seen: &mut BTreeSet<ProcRef>, deadline: &Deadline) -> bool {
+    deadline.wait_for("processes to exit", POLL, || Ok(targets.find(seen).is_empty().then_some(()))).is_ok()
+}

@@ -1,0 +1,43 @@
+//! Filesystem work with a deadline. The product's files may live on NFS/CIFS, where a `stat`
+//! can block for minutes; the work runs on its own thread and the caller stops waiting at the
+//! deadline. A thread stuck on a dead server is abandoned (NFS waits are killable, so it does
+//! not outlive the process).
+
+use std::path::Path;
+use std::sync::mpsc;
+
+use anyhow::{Context, Result};
+
+use crate::deadline::Deadline;
+
+pub fn bounded<T: Send + 'static>(deadline: &Deadline, what: &str, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("fsio".into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        })
+        .context("starting a thread for filesystem I/O")?;
+    rx.recv_timeout(deadline.remaining())
+        .map_err(|_| anyhow::anyhow!("{what} did not finish within {:.1}s (hung storage?)", deadline.elapsed().as_secs_f64()))
+}
+
+/// Whether `path` exists (as anything), under a deadline.
+pub fn exists(deadline: &Deadline, path: &Path) -> Result<bool> {
+    let owned = path.to_path_buf();
+    bounded(deadline, &format!("checking {}", path.display()), move || owned.symlink_metadata().is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn abandons_work_at_the_deadline() {
+        let d = Deadline::after(Duration::from_millis(50));
+        let err = bounded(&d, "a hung read", || std::thread::sleep(Duration::from_secs(5))).unwrap_err();
+        assert!(err.to_string().contains("a hung read did not finish"), "{err}");
+        assert!(exists(&Deadline::after(Duration::from_secs(5)), Path::new("/proc/self")).unwrap());
+    }
+}

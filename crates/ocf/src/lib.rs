@@ -1,0 +1,31 @@
+//! The OCF resource-agent contract as Pacemaker applies it, written once for every mwha agent.
+//!
+//! - [`action`]: the run loop (`meta-data` first, dispatch, one exit code, one exit reason).
+//! - [`exit`]: exit codes as types and the one mapping from results to codes.
+//! - [`env`]: `OCF_RESKEY_*`, op timeout, interval, probe detection, check levels.
+//! - [`param`], [`meta`]: typed parameter declarations, parsed values and meta-data XML.
+//! - [`log`]: the ocf_log convention.
+//! - [`deadline`]: the op's time budget; the only place that sleeps.
+//! - [`pidfile`], [`proc`], [`identity`]: PID claims and whether a process is the product.
+//! - [`spawn`]: commands as another user, detached or bounded.
+//! - [`escalate`]: graceful → TERM → KILL → verify on a process tree.
+//! - [`fsio`], [`probe`]: filesystem and network checks with deadlines.
+//! - `sys`: every `unsafe` block.
+//!
+//! Invariant: this crate never names a product.
+
+pub mod action;
+pub mod deadline;
+pub mod env;
+pub mod escalate;
+pub mod exit;
+pub mod fsio;
+pub mod identity;
+pub mod log;
+pub mod meta;
+pub mod param;
+pub mod pidfile;
+pub mod probe;
+pub mod proc;
+pub mod spawn;
+mod sys;

@@ -1,0 +1,167 @@
+//! Logging in the ocf_log convention: `<type>(<instance>)[<pid>]: LEVEL: message`.
+//!
+//! Like ocf-shellfuncs: to stderr when it is a terminal or when Pacemaker gave no log target;
+//! otherwise appended to `HA_LOGFILE` and sent to syslog when `HA_LOGFACILITY` is set. Debug
+//! lines only with `HA_debug` ≠ 0. Set up once by the run loop; logging never fails an action.
+//! stdout is reserved for meta-data.
+
+use std::fs::OpenOptions;
+use std::io::{IsTerminal, Write};
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::env::Env;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    fn label(self) -> &'static str {
+        match self {
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warn => "WARNING",
+            Level::Error => "ERROR",
+        }
+    }
+    fn syslog_severity(self) -> u8 {
+        match self {
+            Level::Debug => 7,
+            Level::Info => 6,
+            Level::Warn => 4,
+            Level::Error => 3,
+        }
+    }
+}
+
+struct Logger {
+    tag: String,
+    to_stderr: bool,
+    logfile: Option<PathBuf>,
+    syslog_facility: Option<u8>,
+    debug: bool,
+}
+
+static LOGGER: OnceLock<Logger> = OnceLock::new();
+
+/// Sets the logger up from the environment; later calls are ignored.
+pub fn init(agent_type: &str, env: &Env) {
+    let logfile = env.var("HA_LOGFILE").filter(|s| !s.is_empty()).map(PathBuf::from);
+    let syslog_facility = env.var("HA_LOGFACILITY").and_then(facility_code);
+    let to_stderr = std::io::stderr().is_terminal() || (logfile.is_none() && syslog_facility.is_none());
+    let debug = env.var("HA_debug").is_some_and(|v| !v.is_empty() && v != "0");
+    let tag = format!("{agent_type}({})[{}]", env.instance(), std::process::id());
+    let _ = LOGGER.set(Logger { tag, to_stderr, logfile, syslog_facility, debug });
+}
+
+pub fn log(level: Level, message: &str) {
+    let Some(logger) = LOGGER.get() else {
+        eprintln!("{}: {message}", level.label());
+        return;
+    };
+    if level == Level::Debug && !logger.debug {
+        return;
+    }
+    let line = format!("{}: {}: {message}", logger.tag, level.label());
+    if logger.to_stderr {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+    if let Some(path) = &logger.logfile {
+        if let Ok(mut file) = OpenOptions::new().create(true).append(true).open(path) {
+            let _ = file.write_all(format!("{} {line}\n", timestamp()).as_bytes());
+        }
+    }
+    if let Some(facility) = logger.syslog_facility {
+        send_syslog(facility, level, &line);
+    }
+}
+
+/// The exit reason Pacemaker records: the last `ocf-exit-reason:` line on stderr.
+pub fn exit_reason(text: &str) {
+    let _ = writeln!(std::io::stderr(), "ocf-exit-reason:{text}");
+}
+
+fn send_syslog(facility: u8, level: Level, line: &str) {
+    // A datagram to /dev/log never blocks for long; if syslog is absent we lose only syslog.
+    if let Ok(sock) = UnixDatagram::unbound() {
+        let _ = sock.set_nonblocking(true);
+        let msg = format!("<{}>{line}", facility * 8 + level.syslog_severity());
+        let _ = sock.send_to(msg.as_bytes(), "/dev/log");
+    }
+}
+
+fn facility_code(name: &str) -> Option<u8> {
+    Some(match name.trim().to_ascii_lowercase().as_str() {
+        "kern" => 0,
+        "user" => 1,
+        "mail" => 2,
+        "daemon" => 3,
+        "auth" => 4,
+        "syslog" => 5,
+        "local0" => 16,
+        "local1" => 17,
+        "local2" => 18,
+        "local3" => 19,
+        "local4" => 20,
+        "local5" => 21,
+        "local6" => 22,
+        "local7" => 23,
+        _ => return None, // "none" or unknown: no syslog
+    })
+}
+
+fn timestamp() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)*) => { $crate::log::log($crate::log::Level::Info, &format!($($arg)*)) };
+}
+#[macro_export]
+macro_rules! warn {
+    ($($arg:tt)*) => { $crate::log::log($crate::log::Level::Warn, &format!($($arg)*)) };
+}
+#[macro_export]
+macro_rules! error {
+    ($($arg:tt)*) => { $crate::log::log($crate::log::Level::Error, &format!($($arg)*)) };
+}
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)*) => { $crate::log::log($crate::log::Level::Debug, &format!($($arg)*)) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_417), (2025, 11, 25));
+        assert_eq!(facility_code("daemon"), Some(3));
+        assert_eq!(facility_code("none"), None);
+    }
+}
