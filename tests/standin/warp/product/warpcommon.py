@@ -15,7 +15,7 @@ DEFAULTS = {
     "START_DELAY": "0.5", "START_FAIL": "0", "N_CHILDREN": "3",
     "SERVICES": "FlowService ManagementConsole Schedule",
     "CHILD_RESTART_DELAY": "0.5", "CHILD_ORPHAN": "stay",
-    "HTTP_PORT": "21381", "HTTP_DELAY": "0", "HTTP_STATUS": "200",
+    "HTTP_PORT": "21381", "HTTP_BIND": "127.0.0.1", "HTTP_DELAY": "0", "HTTP_STATUS": "200",
     "KEEP_PIDFILE": "1", "IGNORE_TERM": "0",
     "STOP_HANG": "0", "STOP_DELAY": "0.3", "STOP_WAIT": "30",
     "FSCTRL_HANG": "0", "SERVICE_DOWN": "",

@@ -1,5 +1,6 @@
 # Simulated ASTERIA Warp: the main (flow service) process. Writes the PID file, runs and restarts
 # child services, serves HTTP, stops on SIGTERM or on a stop request from fsstop.
+import socket
 import os
 import signal
 import subprocess
@@ -30,7 +31,7 @@ def on_term(signum, frame):
 def serve_http(port, status):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            body = b"ok\n" if status == 200 else b"error\n"
+            body = ("%s %s\n" % ("ok" if status == 200 else "error", socket.gethostname())).encode()
             self.send_response(status)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(body)))
@@ -42,11 +43,11 @@ def serve_http(port, status):
 
     time.sleep(num("HTTP_DELAY"))
     try:
-        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server = ThreadingHTTPServer((CONF["HTTP_BIND"], port), Handler)
     except OSError as e:
         state["http_error"] = e
         return
-    log(ROLE, "http listening on 127.0.0.1:%d (answers %d)" % (port, status))
+    log(ROLE, "http listening on %s:%d (answers %d)" % (CONF["HTTP_BIND"], port, status))
     server.serve_forever()
 
 
