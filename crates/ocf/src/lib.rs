@@ -10,11 +10,14 @@
 //! - [`spawn`]: commands as another user, detached or bounded.
 //! - [`escalate`]: graceful → TERM → KILL → verify on a process tree.
 //! - [`fsio`], [`probe`]: filesystem and network checks with deadlines.
+//! - [`state`]: per-boot resource state under `/run/mwha`.
+//! - [`mountinfo`], [`atomic`], [`promotion`]: mounts, atomic file replacement, promotion scores.
 //! - `sys`: every `unsafe` block.
 //!
 //! Invariant: this crate never names a product.
 
 pub mod action;
+pub mod atomic;
 pub mod deadline;
 pub mod env;
 pub mod escalate;
@@ -23,9 +26,12 @@ pub mod fsio;
 pub mod identity;
 pub mod log;
 pub mod meta;
+pub mod mountinfo;
 pub mod param;
 pub mod pidfile;
 pub mod probe;
+pub mod promotion;
 pub mod proc;
 pub mod spawn;
+pub mod state;
 mod sys;

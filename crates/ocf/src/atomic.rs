@@ -1,0 +1,1 @@
+//! Atomic file replacement (owned by the warp-fixup work; product-agnostic).

@@ -1,0 +1,1 @@
+//! `/proc/self/mountinfo` parsing (owned by the sharedfs work; product-agnostic).

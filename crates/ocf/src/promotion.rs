@@ -1,0 +1,1 @@
+//! Promotion scores through crm_attribute (owned by the OMFLOW work; product-agnostic).

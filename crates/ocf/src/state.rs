@@ -1,0 +1,91 @@
+//! Per-resource state that must not survive a reboot ("started" markers of check resources,
+//! roles, counters), kept under `/run/mwha/<agent>/<instance>/`.
+//!
+//! `/run` is a tmpfs: a reboot forgets everything, so a node never comes back believing a
+//! resource is started (ocf-contract.md, trap 18). Clone instance suffixes (`rsc:2`) are kept
+//! apart by replacing `:` and `/` in the directory name.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The root of mwha's per-boot state; `MWHA_RUN_DIR` overrides it for tests.
+pub fn run_root() -> PathBuf {
+    std::env::var_os("MWHA_RUN_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/run/mwha"))
+}
+
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    dir: PathBuf,
+}
+
+impl StateDir {
+    pub fn new(agent: &str, instance: &str) -> StateDir {
+        let safe: String = instance.chars().map(|c| if c == '/' || c == ':' || c == '\0' { '_' } else { c }).collect();
+        StateDir { dir: run_root().join(agent).join(safe) }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes `name` (atomically: temp file then rename), creating the directory (0700).
+    pub fn write(&self, name: &str, content: &str) -> io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir)?;
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        fs::write(&tmp, content)?;
+        fs::rename(&tmp, self.dir.join(name))
+    }
+
+    /// The content of `name`, `None` when absent.
+    pub fn read(&self, name: &str) -> io::Result<Option<String>> {
+        match fs::read_to_string(self.dir.join(name)) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn remove(&self, name: &str) -> io::Result<()> {
+        match fs::remove_file(self.dir.join(name)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The "started" marker of a resource that has no process of its own.
+    pub fn mark_started(&self) -> io::Result<()> {
+        self.write("started", "")
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.dir.join("started").exists()
+    }
+
+    pub fn clear_started(&self) -> io::Result<()> {
+        self.remove("started")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_round_trip_and_clone_suffixes_are_safe() {
+        let root = std::env::temp_dir().join(format!("mwha-state-{}", std::process::id()));
+        std::env::set_var("MWHA_RUN_DIR", &root);
+        let s = StateDir::new("sharedfs", "fs:1");
+        assert!(s.path().ends_with("sharedfs/fs_1"));
+        assert!(!s.is_started());
+        s.mark_started().unwrap();
+        assert!(s.is_started());
+        s.write("role", "Promoted").unwrap();
+        assert_eq!(s.read("role").unwrap().as_deref(), Some("Promoted"));
+        s.clear_started().unwrap();
+        s.clear_started().unwrap();
+        assert!(!s.is_started());
+        let _ = fs::remove_dir_all(root);
+    }
+}
