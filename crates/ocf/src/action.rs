@@ -108,6 +108,10 @@ impl<P: AgentParams> Agent<P> {
                 print!("{}", self.meta.usage());
                 return ExitCode::SUCCESS;
             }
+            "man" => {
+                print!("{}", crate::man::render(self.meta));
+                return ExitCode::SUCCESS;
+            }
             "--version" | "version" => {
                 println!("{} {}", self.meta.name, self.meta.version);
                 return ExitCode::SUCCESS;
