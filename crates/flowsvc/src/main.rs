@@ -155,7 +155,8 @@ fn require_install(cx: &Ctx, p: &Params) -> Result<warp::DiskView> {
     Ok(view)
 }
 
-/// fsstop (half the budget), then SIGTERM (half of the rest), then SIGKILL and verify.
+/// fsstop (half the budget; the JVMs get 10 s to exit after it returns), then SIGTERM (half of
+/// the rest), then SIGKILL and verify.
 fn stop_processes(cx: &Ctx, p: &Params, main: Option<ProcRef>, view: Option<&warp::DiskView>) -> Result<()> {
     let targets = warp::processes(p, main, view);
     let user = warp::run_as(p).ok();
@@ -165,8 +166,14 @@ fn stop_processes(cx: &Ctx, p: &Params, main: Option<ProcRef>, view: Option<&war
         info!("fsstop {} after {:.1}s", done.describe(), done.elapsed.as_secs_f64());
         Ok(())
     };
-    let can_fsstop = user.is_some() && view.is_some_and(|v| v.install_dir_present);
-    let plan = StopPlan { graceful: can_fsstop.then_some(&fsstop as _), graceful_share: 0.5, term_share: 0.5 };
+    // fsstop talks to the main process: without one (orphaned children) it cannot help.
+    let can_fsstop = main.is_some() && user.is_some() && view.is_some_and(|v| v.install_dir_present);
+    let plan = StopPlan {
+        graceful: can_fsstop.then_some(&fsstop as _),
+        graceful_share: 0.5,
+        graceful_linger: Duration::from_secs(10),
+        term_share: 0.5,
+    };
     match escalate::stop(&targets, &plan, cx.deadline()) {
         StopOutcome::AlreadyStopped => info!("flow service is not running"),
         StopOutcome::Stopped { after, elapsed } => info!("flow service stopped after {after:?} in {:.1}s", elapsed.as_secs_f64()),

@@ -93,6 +93,8 @@ pub struct StopPlan<'a> {
     pub graceful: Option<GracefulStop<'a>>,
     /// Share of the budget for the graceful command and the wait after it.
     pub graceful_share: f64,
+    /// How long processes may linger after the graceful command has returned.
+    pub graceful_linger: Duration,
     /// Share of what then remains for SIGTERM; the rest is for SIGKILL and verification.
     pub term_share: f64,
 }
@@ -109,7 +111,7 @@ pub fn stop(targets: &ProductProcesses, plan: &StopPlan, deadline: &Deadline) ->
         if let Err(err) = graceful(&step) {
             crate::warn!("graceful stop failed: {err:#}");
         }
-        if wait_gone(targets, &mut seen, &step) {
+        if wait_gone(targets, &mut seen, &step.within(plan.graceful_linger)) {
             return StopOutcome::Stopped { after: Step::Graceful, elapsed: deadline.elapsed() };
         }
     }
