@@ -1,0 +1,98 @@
+# Shell functions that lay out the stand-in ASTERIA Warp on a running lab (tests/lab/lab) in
+# the three topologies of the redundancy guide, find where resources run, and print failover
+# timelines. Sourced by examples/demo and tests/cluster/warp-*; needs $repo set.
+
+LAB=$repo/tests/lab/lab
+WARP_VIP=10.213.0.100
+WARP_PORT=28080
+# The "NAS share": a host directory every node can bind-mount; Filesystem mounts it only in
+# the active node's mount namespace, so exactly one node sees it, as with a NAS.
+WARP_SHARE=/srv/mwha-lab-share
+
+on() { "$LAB" exec "$@"; }
+
+# The first node that is up.
+live_node() { "$LAB" nodes | awk '$3 == "running" {print $1; exit}'; }
+
+# Node where RESOURCE runs (empty if nowhere).
+locate() { on "$(live_node)" crm_resource --locate -r "$1" 2>/dev/null | sed -n 's/.*running on: *//p' | head -n 1; }
+
+# The body the stand-in answers through the VIP ("ok <hostname>"), or failure.
+answer_vip() { "$LAB" client curl -fsS --max-time 1 "http://$WARP_VIP:$WARP_PORT/" 2>/dev/null; }
+
+# Every resource started and no failed action recorded.
+cluster_clean() {
+    local xml
+    xml=$(on "$(live_node)" crm_mon -1 --output-as=xml) || return 1
+    ! grep -q '<failure ' <<<"$xml" && ! grep -Eq 'role="(Stopped|Starting|Stopping)"|failed="true"' <<<"$xml"
+}
+
+crm_verify_clean() {
+    local out
+    out=$(on "$(live_node)" crm_verify -L -V 2>&1) || { echo "$out"; return 1; }
+    if grep -Eqi 'error|warning' <<<"$out"; then echo "$out"; return 1; fi
+}
+
+# Individual folders: each NODE gets its own install in /opt/warp (private per node).
+warp_install_individual() {
+    local node
+    for node in "$@"; do
+        on "$node" "$repo/tests/standin/warp/make-warp" /opt/warp \
+            --set HTTP_PORT=$WARP_PORT --set HTTP_BIND=0.0.0.0 --set START_DELAY=1 >/dev/null || return 1
+    done
+}
+
+# Shared folder: one install in $WARP_SHARE, mounted at /opt/warp-shared on the active node.
+warp_install_shared() {
+    local first=$1 node
+    rm -rf "$WARP_SHARE" && mkdir -p "$WARP_SHARE" || return 1
+    for node in "$@"; do on "$node" mkdir -p /opt/warp-shared || return 1; done
+    # Built through the mount point, so the stand-in's paths name /opt/warp-shared.
+    on "$first" sh -c "mount --bind '$WARP_SHARE' /opt/warp-shared &&
+        '$repo/tests/standin/warp/make-warp' /opt/warp-shared --set HTTP_PORT=$WARP_PORT --set HTTP_BIND=0.0.0.0 >/dev/null;
+        rc=\$?; umount /opt/warp-shared; exit \$rc"
+}
+
+warp_remove_shared() { rm -rf "$WARP_SHARE"; }
+
+# The group of the shared-folder layout: Filesystem, then the slots for sharedfs and
+# warp-fixup (when installed), then flowsvc, then the VIP.
+warp_create_shared_group() {
+    local node=$1
+    on "$node" pcs resource create warp-fs ocf:heartbeat:Filesystem device="$WARP_SHARE" directory=/opt/warp-shared \
+        fstype=none options=bind op monitor interval=10s timeout=40s --group warp-group &&
+    on "$node" pcs resource create warp ocf:mwha:flowsvc install_dir=/opt/warp-shared probe_url=http://127.0.0.1:$WARP_PORT/ \
+        op start timeout=60s op stop timeout=60s op monitor interval=5s timeout=30s --group warp-group &&
+    on "$node" pcs resource create warp-vip ocf:heartbeat:IPaddr2 ip=$WARP_VIP cidr_netmask=24 nic=eth0 \
+        op monitor interval=10s --group warp-group
+}
+
+warp_create_individual_group() {
+    local node=$1
+    on "$node" pcs resource create warp ocf:mwha:flowsvc install_dir=/opt/warp probe_url=http://127.0.0.1:$WARP_PORT/ \
+        op start timeout=60s op stop timeout=60s op monitor interval=5s timeout=30s --group warp-group &&
+    on "$node" pcs resource create warp-vip ocf:heartbeat:IPaddr2 ip=$WARP_VIP cidr_netmask=24 nic=eth0 \
+        op monitor interval=10s --group warp-group
+}
+
+now() { date +%s.%N; }
+
+# Kills the node running the VIP, waits for the service to answer again from another node,
+# prints the timeline. Sets FAILOVER_FROM, FAILOVER_TO, FAILOVER_REPLY. Fails after 60 s.
+crash_active_and_wait() {
+    local active survivor fault answered reply="" limit
+    active=$(locate warp-vip)
+    [ -n "$active" ] || { echo "no active node"; return 1; }
+    fault=$(now)
+    "$LAB" kill "$active"
+    limit=$((SECONDS + 60))
+    until reply=$(answer_vip) || [ "$SECONDS" -ge "$limit" ]; do sleep 0.1; done
+    answered=$(now)
+    survivor=$(live_node)
+    on "$survivor" cibadmin -Q -o status >"$("$LAB" dir)/cib-status.xml" 2>/dev/null
+    "$repo/tests/lab/timeline" --label "$active killed (SIGKILL of every process on the node)" \
+        --log "$("$LAB" dir "$survivor")/var/log/pacemaker/pacemaker.log" --fault "$fault" \
+        ${reply:+--answered "$answered"} --cib-status "$("$LAB" dir)/cib-status.xml"
+    FAILOVER_FROM=$active FAILOVER_TO=$survivor FAILOVER_REPLY=$reply
+    [ -n "$reply" ]
+}
