@@ -46,7 +46,7 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
     // A stale PID file could name a reused PID that happens to look like Warp: start clean.
     remove_pidfile(cx, p)?;
 
-    let mut launcher = spawn::detached(&user, &warp::command(p, warp::flowsvc(p)), &p.console_log)?;
+    let mut launcher = cx.step("boot/bin/flowsvc", || spawn::detached(&user, &warp::command(p, warp::flowsvc(p)), &p.console_log))?;
     info!("started {} as {} (launcher pid {})", warp::flowsvc(p).display(), user.name(), launcher.pid());
     let mut quiet_polls = 0;
     let main = deadline.wait_for("flowsvc.pid to name a live flow service", Duration::from_millis(100), || {
@@ -126,7 +126,7 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
     }
     if cx.check_level() >= 20 {
         if let Some(probe) = &p.probe_url {
-            probe.check(deadline).context("probe_url")?;
+            cx.deep_check("probe_url", || probe.check(deadline).context("probe_url"))?;
         }
     }
     ocf::debug!("flow service running as pid {}", main.pid);
@@ -162,8 +162,8 @@ fn stop_processes(cx: &Ctx, p: &Params, main: Option<ProcRef>, view: Option<&war
     let user = warp::run_as(p).ok();
     let fsstop = |step: &ocf::deadline::Deadline| -> Result<()> {
         let Some(user) = &user else { bail!("no user to run fsstop as") };
-        let done = spawn::bounded(Some(user), &warp::command(p, warp::fsstop(p)), step)?;
-        info!("fsstop {} after {:.1}s", done.describe(), done.elapsed.as_secs_f64());
+        let done = cx.step("fsstop", || spawn::bounded(Some(user), &warp::command(p, warp::fsstop(p)), step))?;
+        info!("fsstop {} ({:.1}s)", done.describe(), done.elapsed.as_secs_f64());
         Ok(())
     };
     // fsstop talks to the main process: without one (orphaned children) it cannot help.
@@ -173,6 +173,7 @@ fn stop_processes(cx: &Ctx, p: &Params, main: Option<ProcRef>, view: Option<&war
         graceful_share: 0.5,
         graceful_linger: Duration::from_secs(10),
         term_share: 0.5,
+        thread_dump: p.thread_dump.then_some(Duration::from_secs(3)),
     };
     match escalate::stop(&targets, &plan, cx.deadline()) {
         StopOutcome::AlreadyStopped => info!("flow service is not running"),
@@ -203,10 +204,7 @@ fn check_fsctrl(cx: &Ctx, p: &Params) -> Result<()> {
             cmd = cmd.arg(name);
         }
         let label = format!("fsctrl status{}", name.map(|n| format!(" {n}")).unwrap_or_default());
-        let done = spawn::bounded(Some(&user), &cmd, &cx.deadline().split(0.8))?;
-        if !done.success() {
-            bail!("{label} {}: {}", done.describe(), done.last_line());
-        }
+        cx.deep_check(&label, || spawn::bounded(Some(&user), &cmd, &cx.deadline().split(0.8))?.check(&label))?;
     }
     Ok(())
 }

@@ -81,6 +81,15 @@ Checked before start returns and by monitor at OCF_CHECK_LEVEL 20. Empty: no pro
     )
     .derived("data_dir/log/flowsvc-console.log"),
     ParamSpec::string(
+        "thread_dump",
+        "Thread dump before SIGKILL",
+        "When true, a stop that has to use SIGKILL first sends SIGQUIT to the service's processes and waits up to 3 s \
+(within the stop timeout), so each JVM writes its thread dump to its standard output (console_log, unless the product \
+redirects it to a log of its own): evidence of why the service hung.",
+    )
+    .boolean()
+    .default("false"),
+    ParamSpec::string(
         "environment",
         "Extra environment of the product",
         "Space-separated NAME=VALUE pairs added to the product's environment, e.g. 'JAVA_HOME=/usr/lib/jvm/java-17 LANG=ja_JP.UTF-8'. \
@@ -101,6 +110,7 @@ pub struct Params {
     pub probe_url: Option<Probe>,
     pub console_log: PathBuf,
     pub environment: Vec<(OsString, OsString)>,
+    pub thread_dump: bool,
 }
 
 impl AgentParams for Params {
@@ -115,6 +125,7 @@ impl AgentParams for Params {
             services: v.words("services"),
             probe_url: v.raw("probe_url").map(Probe::parse).transpose()?,
             environment: parse_environment(&v.words("environment"))?,
+            thread_dump: v.boolean("thread_dump")?,
             install_dir,
             data_dir,
         })
@@ -176,7 +187,19 @@ mod tests {
     #[test]
     fn metadata_declares_every_parameter_the_code_reads() {
         let xml = META.to_xml();
-        for name in ["install_dir", "data_dir", "user", "pidfile", "fsctrl", "services", "probe_url", "console_log", "environment"] {
+        for name in [
+            "install_dir",
+            "data_dir",
+            "user",
+            "pidfile",
+            "fsctrl",
+            "services",
+            "probe_url",
+            "console_log",
+            "thread_dump",
+            "environment",
+            "warn_ratio",
+        ] {
             assert!(xml.contains(&format!("<parameter name=\"{name}\"")), "{name}");
         }
     }

@@ -124,14 +124,27 @@ fn pid_reuse_by_a_process_born_after_the_pid_file() {
 
 #[test]
 fn hung_stop_ignoring_fsstop_and_sigterm_finishes_inside_the_timeout() {
-    let s = started("hung", None, &["IGNORE_TERM=1", "STOP_HANG=1"]);
+    // In the foreground the main process keeps console_log as its stdout, where JVMs dump.
+    let s = started("hung", None, &["IGNORE_TERM=1", "STOP_HANG=1", "FOREGROUND=1"]);
     let install = s.install();
     let before = s.warp.processes();
     assert!(before.len() >= 4, "main + 3 children: {before:?}");
-    let r = run_agent(agent(), "stop", "warp", &[("install_dir", &install)], &[("OCF_RESKEY_CRM_meta_timeout", "12000")]);
+    let r = run_agent(
+        agent(),
+        "stop",
+        "warp",
+        &[("install_dir", &install), ("thread_dump", "true")],
+        &[("OCF_RESKEY_CRM_meta_timeout", "12000")],
+    );
     expect(&r, 0, "stop of a product that ignores fsstop and SIGTERM");
     assert!(r.elapsed < Duration::from_secs(12), "stop took {:?} of a 12 s timeout", r.elapsed);
     assert!(r.stderr.contains("SIGKILL"), "{}", r.stderr);
+    // Forensics: what each stuck process was doing, logged before SIGKILL.
+    assert!(r.stderr.contains("[MWHA-W902] still running after SIGTERM, before SIGKILL: pid"), "{}", r.stderr);
+    assert!(r.stderr.contains("wchan"), "{}", r.stderr);
+    // thread_dump=true: SIGQUIT first, so the "JVMs" wrote their dumps to the console log.
+    let console = fs::read_to_string(s.warp.data_dir.join("log/flowsvc-console.log")).unwrap();
+    assert!(console.contains("Full thread dump"), "{console}");
     for pid in before {
         assert!(!alive(pid), "pid {pid} survived");
     }
@@ -289,4 +302,69 @@ fn meta_data_needs_no_parameters_and_ignores_output_format() {
     assert!(r.stderr.is_empty(), "{}", r.stderr);
     let r = run_agent(agent(), "--version", "warp", &[], &[]);
     assert_eq!(r.stdout.trim(), format!("flowsvc {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn a_check_creeping_toward_its_timeout_logs_the_delay_warning() {
+    let s = started("slow", None, &["FSCTRL_DELAY=1"]);
+    let install = s.install();
+    let r = run_agent(
+        agent(),
+        "monitor",
+        "warp",
+        &[("install_dir", &install), ("warn_ratio", "0.3")],
+        &[("OCF_RESKEY_CRM_meta_interval", "10000"), ("OCF_CHECK_LEVEL", "10"), ("OCF_RESKEY_CRM_meta_timeout", "3000")],
+    );
+    expect(&r, 0, "a slow but successful check");
+    assert!(r.stderr.contains("[MWHA-W901] fsctrl status took 1."), "{}", r.stderr);
+    assert!(r.stderr.contains("of a 3 s monitor"), "{}", r.stderr);
+    let quick = with_level("0", &[("install_dir", &install), ("warn_ratio", "0.3")]);
+    assert!(!quick.stderr.contains("MWHA-W901"), "{}", quick.stderr);
+    expect(&run("monitor", &[("install_dir", &install), ("warn_ratio", "2")]), 6, "warn_ratio above 1");
+    expect(&run("stop", &[("install_dir", &install)]), 0, "stop");
+}
+
+#[test]
+fn deep_check_timeouts_are_tolerated_up_to_the_configured_count() {
+    let s = started("tolerate", None, &[]);
+    let install = s.install();
+    let run_dir = s.sandbox.path().join("run");
+    let run_dir = run_dir.display().to_string();
+    let check = || {
+        run_agent(
+            agent(),
+            "monitor",
+            "warp",
+            &[("install_dir", &install), ("check_timeouts_tolerated", "1")],
+            &[
+                ("OCF_RESKEY_CRM_meta_interval", "10000"),
+                ("OCF_CHECK_LEVEL", "10"),
+                ("OCF_RESKEY_CRM_meta_timeout", "3000"),
+                ("MWHA_RUN_DIR", &run_dir),
+            ],
+        )
+    };
+    s.warp.set("FSCTRL_HANG=1");
+    let first = check();
+    expect(&first, 0, "first timeout, tolerated");
+    assert!(first.stderr.contains("[MWHA-W903] fsctrl status timed out (1 of 1 tolerated in a row)"), "{}", first.stderr);
+    let second = check();
+    expect(&second, 1, "second timeout in a row");
+    assert!(second.exit_reason().unwrap().contains("fsctrl status did not finish"), "{:?}", second.exit_reason());
+    s.warp.set("FSCTRL_HANG=0");
+    expect(&check(), 0, "a successful check resets the count");
+    s.warp.set("FSCTRL_HANG=1");
+    expect(&check(), 0, "tolerated again after the reset");
+    s.warp.set("SERVICE_DOWN=FlowService");
+    s.warp.set("FSCTRL_HANG=0");
+    // A check that fails (not a timeout) fails at once.
+    let failed = run_agent(
+        agent(),
+        "monitor",
+        "warp",
+        &[("install_dir", &install), ("check_timeouts_tolerated", "5"), ("services", "FlowService")],
+        &[("OCF_RESKEY_CRM_meta_interval", "10000"), ("OCF_CHECK_LEVEL", "10"), ("MWHA_RUN_DIR", &run_dir)],
+    );
+    expect(&failed, 1, "a failed check is not a timeout");
+    expect(&run("stop", &[("install_dir", &install)]), 0, "stop");
 }

@@ -4,16 +4,45 @@
 //!
 //! Invariant: this is the only place that decides the process exit code.
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::deadline::Deadline;
+use crate::deadline::{self, Deadline};
 use crate::env::Env;
 use crate::exit::{self, Fault, OcfError, Status};
 use crate::meta::AgentMeta;
 use crate::param::{AgentParams, Values};
+use crate::state::StateDir;
+
+/// Message ID of the delay warning (see docs/messages.md).
+pub const DELAY_WARNING_ID: &str = "MWHA-W901";
+/// Message ID of a tolerated deep-check timeout.
+pub const TOLERATED_TIMEOUT_ID: &str = "MWHA-W903";
+
+/// The parameters every agent has (see `param::COMMON`).
+#[derive(Debug, Clone, Copy)]
+pub struct Common {
+    pub warn_ratio: f64,
+    pub check_timeouts_tolerated: u32,
+}
+
+impl Common {
+    fn from_env(env: &Env, meta: &'static AgentMeta) -> Result<Common> {
+        let v = Values::new(env, meta.params);
+        let warn_ratio = v.decimal("warn_ratio")?.unwrap_or(0.8);
+        if !(warn_ratio > 0.0 && warn_ratio <= 1.0) {
+            return Err(OcfError::configured(format!("warn_ratio must be between 0 and 1, not {warn_ratio}")));
+        }
+        let tolerated = v.integer("check_timeouts_tolerated")?.unwrap_or(0);
+        let check_timeouts_tolerated = u32::try_from(tolerated)
+            .map_err(|_| OcfError::configured(format!("check_timeouts_tolerated must be 0 or more, not {tolerated}")))?;
+        Ok(Common { warn_ratio, check_timeouts_tolerated })
+    }
+}
 
 /// What an action handler gets besides its parameters.
 pub struct Ctx {
@@ -21,6 +50,8 @@ pub struct Ctx {
     env: Env,
     deadline: Deadline,
     meta: &'static AgentMeta,
+    common: Common,
+    steps: RefCell<Vec<(String, Duration)>>,
 }
 
 impl Ctx {
@@ -44,6 +75,61 @@ impl Ctx {
     /// `OCF_CHECK_LEVEL`, rounded down to a level the agent implements.
     pub fn check_level(&self) -> u32 {
         self.env.check_level(self.meta.check_levels)
+    }
+
+    /// Runs a named step and records its time, for the delay warning.
+    pub fn step<T>(&self, what: &str, work: impl FnOnce() -> T) -> T {
+        let started = std::time::Instant::now();
+        let out = work();
+        self.steps.borrow_mut().push((what.to_string(), started.elapsed()));
+        out
+    }
+
+    /// A depth 10/20 check: timed like a step, and when it times out, tolerated with a warning
+    /// up to `check_timeouts_tolerated` consecutive times (counted under /run).
+    pub fn deep_check(&self, what: &str, check: impl FnOnce() -> Result<()>) -> Result<()> {
+        let state = StateDir::new(self.meta.name, self.instance());
+        let result = self.step(what, check);
+        match &result {
+            Ok(()) => {
+                let _ = state.remove("check-timeouts");
+            }
+            Err(err) if deadline::is_timeout(err) && self.common.check_timeouts_tolerated > 0 => {
+                let count = state.read("check-timeouts").ok().flatten().and_then(|c| c.trim().parse::<u32>().ok()).unwrap_or(0) + 1;
+                if count <= self.common.check_timeouts_tolerated {
+                    let _ = state.write("check-timeouts", &count.to_string());
+                    crate::warn!(
+                        "[{TOLERATED_TIMEOUT_ID}] {what} timed out ({count} of {} tolerated in a row): {err:#}",
+                        self.common.check_timeouts_tolerated
+                    );
+                    return Ok(());
+                }
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Logs the delay warning when the action used more than `warn_ratio` of its timeout.
+    fn warn_if_slow(&self) {
+        let used = self.deadline.elapsed();
+        let timeout = self.env.op_timeout();
+        if used.as_secs_f64() <= timeout.as_secs_f64() * self.common.warn_ratio {
+            return;
+        }
+        let steps = self.steps.borrow();
+        let slowest = steps.iter().max_by_key(|(_, d)| *d);
+        let detail = match slowest {
+            Some((what, took)) => format!("{what} took {:.1} s", took.as_secs_f64()),
+            None => format!("{} took {:.1} s", self.action, used.as_secs_f64()),
+        };
+        crate::warn!(
+            "[{DELAY_WARNING_ID}] {detail} of a {} s {} ({:.1} s in all, warn_ratio {})",
+            timeout.as_secs_f64(),
+            self.action,
+            used.as_secs_f64(),
+            self.common.warn_ratio
+        );
     }
 }
 
@@ -121,8 +207,20 @@ impl<P: AgentParams> Agent<P> {
         let env = Env::from_process(self.meta.name);
         crate::log::init(self.meta.name, &env);
         let deadline = Deadline::for_op(env.op_timeout());
-        let ctx = Ctx { action: action.clone(), env, deadline, meta: self.meta };
-        let result = self.dispatch(&ctx);
+        let common = Common::from_env(&env, self.meta);
+        let ctx = Ctx {
+            action: action.clone(),
+            common: *common.as_ref().unwrap_or(&Common { warn_ratio: 0.8, check_timeouts_tolerated: 0 }),
+            env,
+            deadline,
+            meta: self.meta,
+            steps: RefCell::new(Vec::new()),
+        };
+        let result = match common {
+            Err(err) if action != "stop" => Err(err),
+            _ => self.dispatch(&ctx),
+        };
+        ctx.warn_if_slow();
         let code = exit::exit_code(&result);
         if let Err(err) = &result {
             if exit::fault_of(err) == Fault::Unimplemented {
@@ -152,11 +250,29 @@ impl<P: AgentParams> Agent<P> {
             _ => None,
         };
         let handler = handler.ok_or_else(unimplemented)?;
+        if ctx.action == "stop" {
+            return match self.stop_params(ctx)? {
+                Some(params) => handler(ctx, &params).map(|()| Status::Running),
+                None => Ok(Status::Running),
+            };
+        }
         let params = self.params(ctx)?;
         handler(ctx, &params).map(|()| Status::Running)
     }
 
     fn params(&self, ctx: &Ctx) -> Result<P> {
         P::from_values(&Values::new(&ctx.env, self.meta.params))
+    }
+
+    /// stop with parameters that cannot parse: nothing can have been started with them, and a
+    /// failed stop would get the node fenced, so it succeeds.
+    fn stop_params(&self, ctx: &Ctx) -> Result<Option<P>> {
+        match self.params(ctx) {
+            Ok(p) => Ok(Some(p)),
+            Err(err) => {
+                crate::warn!("stop with invalid parameters ({err:#}): nothing can be running with them");
+                Ok(None)
+            }
+        }
     }
 }

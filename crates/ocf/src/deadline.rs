@@ -69,11 +69,39 @@ impl Deadline {
                 return Ok(value);
             }
             if self.is_expired() {
-                anyhow::bail!("timed out after {:.1}s waiting for {what}", self.elapsed().as_secs_f64());
+                let message = format!("timed out after {:.1}s waiting for {what}", self.elapsed().as_secs_f64());
+                return Err(anyhow::Error::new(TimedOut { message }));
             }
             self.sleep(poll);
         }
     }
+}
+
+/// A step that did not finish in its time: a check that timed out is not a failed check
+/// (agents may tolerate a few, see `check_timeouts_tolerated`).
+#[derive(Debug)]
+pub struct TimedOut {
+    message: String,
+}
+
+impl TimedOut {
+    /// "`what` did not finish within N s".
+    pub fn error(what: &str, after: Duration) -> anyhow::Error {
+        anyhow::Error::new(TimedOut { message: format!("{what} did not finish within {:.1}s", after.as_secs_f64()) })
+    }
+}
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+/// Whether an error is (caused by) a timeout.
+pub fn is_timeout(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| cause.downcast_ref::<TimedOut>().is_some())
 }
 
 pub fn budget_for(op_timeout: Duration) -> Duration {

@@ -97,6 +97,8 @@ pub struct StopPlan<'a> {
     pub graceful_linger: Duration,
     /// Share of what then remains for SIGTERM; the rest is for SIGKILL and verification.
     pub term_share: f64,
+    /// Before SIGKILL, send SIGQUIT and wait this long so a JVM writes its thread dump.
+    pub thread_dump: Option<Duration>,
 }
 
 const POLL: Duration = Duration::from_millis(100);
@@ -121,6 +123,13 @@ pub fn stop(targets: &ProductProcesses, plan: &StopPlan, deadline: &Deadline) ->
     if wait_gone(targets, &mut seen, &term) {
         return StopOutcome::Stopped { after: Step::Term, elapsed: deadline.elapsed() };
     }
+    let stuck: Vec<i32> = targets.find(&mut seen).iter().map(|p| p.pid).collect();
+    crate::forensics::log_stuck(&stuck, "still running after SIGTERM, before SIGKILL");
+    if let Some(wait) = plan.thread_dump {
+        let pids = signal_all(targets, &mut seen, Signal::SIGQUIT);
+        crate::info!("sent SIGQUIT for a thread dump to {pids:?}");
+        deadline.sleep(wait.min(deadline.remaining() / 4));
+    }
     // SIGKILL rounds until nothing is left: a dying parent may still spawn a child.
     let mut survivors = Vec::new();
     for round in 0..5 {
@@ -138,6 +147,7 @@ pub fn stop(targets: &ProductProcesses, plan: &StopPlan, deadline: &Deadline) ->
             break;
         }
     }
+    crate::forensics::log_stuck(&survivors, "survived SIGKILL");
     StopOutcome::Survived(survivors)
 }
 

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 
 use anyhow::{Context, Result};
 
-use crate::deadline::Deadline;
+use crate::deadline::{Deadline, TimedOut};
 
 pub fn bounded<T: Send + 'static>(deadline: &Deadline, what: &str, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     let (tx, rx) = mpsc::channel();
@@ -18,8 +18,7 @@ pub fn bounded<T: Send + 'static>(deadline: &Deadline, what: &str, work: impl Fn
             let _ = tx.send(work());
         })
         .context("starting a thread for filesystem I/O")?;
-    rx.recv_timeout(deadline.remaining())
-        .map_err(|_| anyhow::anyhow!("{what} did not finish within {:.1}s (hung storage?)", deadline.elapsed().as_secs_f64()))
+    rx.recv_timeout(deadline.remaining()).map_err(|_| TimedOut::error(&format!("{what} (hung storage?)"), deadline.elapsed()))
 }
 
 /// Whether `path` exists (as anything), under a deadline.
@@ -37,7 +36,8 @@ mod tests {
     fn abandons_work_at_the_deadline() {
         let d = Deadline::after(Duration::from_millis(50));
         let err = bounded(&d, "a hung read", || std::thread::sleep(Duration::from_secs(5))).unwrap_err();
-        assert!(err.to_string().contains("a hung read did not finish"), "{err}");
+        assert!(err.to_string().contains("a hung read (hung storage?) did not finish"), "{err}");
+        assert!(crate::deadline::is_timeout(&err));
         assert!(exists(&Deadline::after(Duration::from_secs(5)), Path::new("/proc/self")).unwrap());
     }
 }

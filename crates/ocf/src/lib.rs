@@ -12,6 +12,7 @@
 //! - [`fsio`], [`probe`]: filesystem and network checks with deadlines.
 //! - [`state`]: per-boot resource state under `/run/mwha`.
 //! - [`mountinfo`], [`atomic`], [`promotion`]: mounts, atomic file replacement, promotion scores.
+//! - [`forensics`]: what stuck processes were doing, logged before they are killed.
 //! - `sys`: every `unsafe` block.
 //!
 //! Invariant: this crate never names a product.
@@ -22,6 +23,7 @@ pub mod deadline;
 pub mod env;
 pub mod escalate;
 pub mod exit;
+pub mod forensics;
 pub mod fsio;
 pub mod identity;
 pub mod log;

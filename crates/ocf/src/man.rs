@@ -8,7 +8,7 @@ pub fn render(meta: &AgentMeta) -> String {
     let mut out = format!(".TH {} 7 \"\" \"mwha {}\" \"OCF resource agents\"\n", meta.name.to_uppercase(), meta.version);
     out += &format!(".SH NAME\nocf:mwha:{} \\- {}\n", meta.name, escape(meta.shortdesc));
     out += &format!(".SH DESCRIPTION\n{}\n.SH PARAMETERS\n", escape(meta.longdesc));
-    for p in meta.params {
+    for p in meta.all_params() {
         let default = match p.default {
             ParamDefault::Value(v) => format!(" (default: {v})"),
             ParamDefault::None | ParamDefault::Derived(_) => String::new(),

@@ -8,7 +8,7 @@
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
-use crate::param::{ParamDefault, ParamSpec};
+use crate::param::{ParamDefault, ParamSpec, COMMON};
 
 #[derive(Debug, Clone, Copy)]
 pub struct ActionSpec {
@@ -46,6 +46,11 @@ pub struct AgentMeta {
 }
 
 impl AgentMeta {
+    /// The agent's own parameters, then those every mwha agent has.
+    pub fn all_params(&self) -> impl Iterator<Item = &'static ParamSpec> {
+        self.params.iter().chain(COMMON)
+    }
+
     pub fn supports(&self, action: &str) -> bool {
         self.actions.iter().any(|a| a.name == action)
     }
@@ -70,7 +75,7 @@ impl AgentMeta {
         text_element(w, "longdesc", self.longdesc, true)?;
         text_element(w, "shortdesc", self.shortdesc, true)?;
         w.write_event(Event::Start(BytesStart::new("parameters")))?;
-        for p in self.params {
+        for p in self.all_params() {
             let mut el = BytesStart::new("parameter");
             el.push_attribute(("name", p.name));
             el.push_attribute(("required", if p.required { "1" } else { "0" }));

@@ -75,6 +75,26 @@ impl ParamSpec {
     }
 }
 
+/// Parameters every mwha agent has, appended to each agent's own in the meta-data.
+pub static COMMON: &[ParamSpec] = &[
+    ParamSpec::string(
+        "warn_ratio",
+        "Warn when an action uses this share of its timeout",
+        "When an action takes more than this fraction of its op timeout, the agent logs a warning (MWHA-W901) naming its \
+slowest step and that step's time, so a check creeping toward its timeout is seen before Pacemaker records a failure. \
+A decimal between 0 and 1.",
+    )
+    .default("0.8"),
+    ParamSpec::string(
+        "check_timeouts_tolerated",
+        "Consecutive deep-check timeouts tolerated",
+        "How many consecutive timeouts of the OCF_CHECK_LEVEL 10/20 checks pass with a warning (MWHA-W903) before the monitor \
+fails (like VCS FaultOnMonitorTimeouts). A check that fails for another reason fails at once; a successful check resets the count.",
+    )
+    .integer()
+    .default("0"),
+];
+
 /// The parameters of one agent, parsed from `OCF_RESKEY_*`.
 pub trait AgentParams: Sized {
     fn from_values(values: &Values) -> Result<Self>;
@@ -94,6 +114,7 @@ impl<'a> Values<'a> {
     fn spec(&self, name: &str) -> &'static ParamSpec {
         self.specs
             .iter()
+            .chain(COMMON)
             .find(|s| s.name == name)
             .unwrap_or_else(|| panic!("parameter {name} is read but not declared (a bug in the agent)"))
     }
@@ -145,6 +166,19 @@ impl<'a> Values<'a> {
                 _ => Err(OcfError::configured(format!("{name} must be true or false, not {v:?}"))),
             },
         }
+    }
+
+    /// A decimal number.
+    pub fn decimal(&self, name: &str) -> Result<Option<f64>> {
+        self.raw(name)
+            .map(|raw| {
+                raw.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| OcfError::configured(format!("{name} must be a number, not {raw:?}")))
+            })
+            .transpose()
     }
 
     /// A space-separated list.

@@ -38,8 +38,19 @@ impl Probe {
         }
     }
 
-    /// Checks the service; the error says what failed.
+    /// Checks the service; the error says what failed. Failing because the deadline passed
+    /// gives a [`crate::deadline::TimedOut`].
     pub fn check(&self, deadline: &Deadline) -> Result<()> {
+        self.check_once(deadline).map_err(|err| {
+            if deadline.is_expired() && !crate::deadline::is_timeout(&err) {
+                crate::deadline::TimedOut::error(&format!("{self} ({err:#})"), deadline.elapsed())
+            } else {
+                err
+            }
+        })
+    }
+
+    fn check_once(&self, deadline: &Deadline) -> Result<()> {
         match self {
             Probe::Tcp { host, port } => {
                 connect(host, *port, deadline)?;
@@ -69,6 +80,15 @@ impl Probe {
                     anyhow::bail!("{host}:{port}{path} answered HTTP {status}")
                 }
             }
+        }
+    }
+}
+
+impl std::fmt::Display for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Probe::Http { host, port, path } => write!(f, "http://{host}:{port}{path}"),
+            Probe::Tcp { host, port } => write!(f, "tcp://{host}:{port}"),
         }
     }
 }

@@ -205,6 +205,16 @@ impl Finished {
         self.status.is_some_and(|s| s.success())
     }
 
+    /// `Ok` when it exited 0; otherwise an error naming `what`, the outcome and the last line
+    /// of output. A command killed at its deadline gives a [`crate::deadline::TimedOut`].
+    pub fn check(&self, what: &str) -> Result<()> {
+        match self.status {
+            None => Err(crate::deadline::TimedOut::error(what, self.elapsed)),
+            Some(s) if s.success() => Ok(()),
+            Some(_) => Err(anyhow::anyhow!("{what} {}: {}", self.describe(), self.last_line())),
+        }
+    }
+
     /// "exited 3", "killed by signal 9", "timed out": for reasons and logs.
     pub fn describe(&self) -> String {
         match self.status {
@@ -247,6 +257,8 @@ pub fn bounded(run_as: Option<&RunAs>, cmd: &CommandLine, deadline: &Deadline) -
     let status = if finished_in_time {
         child.wait().ok()
     } else {
+        let group: Vec<i32> = crate::proc::ProcessTable::scan().stats.values().filter(|s| s.pgrp == pid.as_raw()).map(|s| s.pid).collect();
+        crate::forensics::log_stuck(&group, &format!("{} abandoned at its deadline", cmd.display()));
         let _ = killpg(pid, Signal::SIGKILL);
         // Reap if it dies promptly; a child stuck in uninterruptible sleep is left behind.
         if exit_rx.recv_timeout(Duration::from_millis(500)).is_ok() {

@@ -6,7 +6,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from warpcommon import CONF, flag, log  # noqa: E402
+from warpcommon import on_sigquit_thread_dump, CONF, flag, log  # noqa: E402
 
 name = sys.argv[1] if len(sys.argv) > 1 else "unnamed"
 role = "child[%s]" % name
@@ -20,6 +20,7 @@ def on_term(signum, frame):
 
 
 signal.signal(signal.SIGTERM, signal.SIG_IGN if flag("IGNORE_TERM") else on_term)
+on_sigquit_thread_dump(role)
 parent = os.getppid()
 log(role, "started pgid=%d sid=%d" % (os.getpgid(0), os.getsid(0)))
 while True:

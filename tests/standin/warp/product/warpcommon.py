@@ -15,7 +15,7 @@ DEFAULTS = {
     "START_DELAY": "0.5", "START_FAIL": "0", "N_CHILDREN": "3",
     "SERVICES": "FlowService ManagementConsole Schedule",
     "CHILD_RESTART_DELAY": "0.5", "CHILD_ORPHAN": "stay",
-    "HTTP_PORT": "21381", "HTTP_BIND": "127.0.0.1", "HTTP_DELAY": "0", "HTTP_STATUS": "200",
+    "HTTP_PORT": "21381", "FSCTRL_DELAY": "0", "HTTP_BIND": "127.0.0.1", "HTTP_DELAY": "0", "HTTP_STATUS": "200",
     "KEEP_PIDFILE": "1", "IGNORE_TERM": "0",
     "STOP_HANG": "0", "STOP_DELAY": "0.3", "STOP_WAIT": "30",
     "FSCTRL_HANG": "0", "SERVICE_DOWN": "",
@@ -122,3 +122,13 @@ def find_children(main_pid):
 def sleep_forever():
     while True:
         time.sleep(3600)
+
+
+def on_sigquit_thread_dump(role):
+    """Like a JVM: SIGQUIT writes a thread dump to stdout (the console log) and goes on."""
+    import signal
+
+    def dump(signum, frame):
+        print("Full thread dump (stand-in %s pid %d)" % (role, os.getpid()), flush=True)
+        log(role, "got SIGQUIT, wrote a thread dump")
+    signal.signal(signal.SIGQUIT, dump)

@@ -10,7 +10,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from warpcommon import (CHILD_PY, CONF, PID_FILE, STOP_REQUEST, flag, log,  # noqa: E402
+from warpcommon import (on_sigquit_thread_dump, CHILD_PY, CONF, PID_FILE, STOP_REQUEST, flag, log,  # noqa: E402
                         num, services)
 
 ROLE = "main"
@@ -82,6 +82,7 @@ def shutdown(children, code, why):
 
 def main():
     signal.signal(signal.SIGTERM, signal.SIG_IGN if flag("IGNORE_TERM") else on_term)
+    on_sigquit_thread_dump(ROLE)
     log(ROLE, "started pgid=%d sid=%d cmd=%s" % (os.getpgid(0), os.getsid(0), " ".join(sys.argv)))
     try:
         os.unlink(STOP_REQUEST)                # a stale request from an earlier run
