@@ -8,10 +8,11 @@
 //! - monitor: the main PID (children die and are restarted by it: not a failure); depth 10
 //!   `fsctrl status`; depth 20 `probe_url`.
 
+#![cfg_attr(not(test), no_main)]
+
 mod params;
 mod warp;
 
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -26,9 +27,7 @@ use ocf::{fsio, info, warn};
 use params::{Params, META};
 use warp::MainProcess;
 
-fn main() -> ExitCode {
-    Agent::<Params>::new(&META).start(start).stop(stop).monitor(monitor).validate(validate).run()
-}
+ocf::agent_main!(Agent::<Params>::new(&META).start(start).stop(stop).monitor(monitor).validate(validate));
 
 fn start(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
