@@ -1,0 +1,424 @@
+//! Making the data folder carry the store's identity: [`plan`] reads everything and decides,
+//! refusing (before anything is written) whatever is unsafe or ambiguous; [`execute`] carries a
+//! plan out, one atomic step at a time; an empty plan writes nothing.
+//!
+//! Invariant: only [`execute`] writes, and only while the caller holds the store's lock; it
+//! re-checks that server.xconf still holds what the plan read before replacing it.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use nix::fcntl::{Flock, FlockArg};
+use ocf::atomic::{self, Attrs, Backups, Dir, Previous, Replace};
+use ocf::deadline::Deadline;
+
+use crate::params::Target;
+use crate::store::{self, describe_attrs, Identity, Quarantine, BACKUPS_KEPT, LICENSE};
+use crate::xconf::Value;
+
+/// Everything that differs between the data folder and the store.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Plan {
+    /// The license folder is absent and will be created.
+    pub create_license_dir: bool,
+    /// Owner or mode of the license folder differ: (now, wanted).
+    #[serde(serialize_with = "ser_attrs_pair")]
+    pub license_dir_attrs: Option<(Attrs, Attrs)>,
+    pub licenses: Vec<LicenseChange>,
+    /// Temporary files of an interrupted write, removed before the files they were for are written.
+    pub stale_temps: Vec<String>,
+    pub xconf: Option<XconfChange>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum LicenseChange {
+    /// Absent: written from the store.
+    Missing { name: String },
+    /// Different content: replaced (the old content goes to the quarantine).
+    Differs { name: String, sha256_now: String, sha256_store: String },
+    /// Same content, other owner or mode: restored in place.
+    Attrs {
+        name: String,
+        #[serde(serialize_with = "ser_attrs")]
+        now: Attrs,
+        #[serde(serialize_with = "ser_attrs")]
+        store: Attrs,
+    },
+    /// Not in the store: moved to the quarantine.
+    Extra { name: String, size: u64 },
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct XconfChange {
+    pub values: Vec<ValueChange>,
+    #[serde(skip)]
+    pub old: Vec<u8>,
+    #[serde(skip)]
+    pub new: Vec<u8>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ValueChange {
+    pub location: String,
+    pub now: Value,
+    pub store: String,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        !self.create_license_dir
+            && self.license_dir_attrs.is_none()
+            && self.licenses.is_empty()
+            && self.stale_temps.is_empty()
+            && self.xconf.is_none()
+    }
+
+    /// One line per difference, `-` for what the store has, `+` for what the data folder has,
+    /// `~` for an item whose details differ (the `verify` report).
+    pub fn report_lines(&self, target: &Target) -> Vec<String> {
+        let mut lines = Vec::new();
+        let license_dir = target.license_dir.display();
+        if self.create_license_dir {
+            lines.push(format!("- {license_dir}/: missing (in the store)"));
+        }
+        if let Some((now, wanted)) = &self.license_dir_attrs {
+            lines.push(format!("~ {license_dir}/: owner and mode {} now, {} in the store", describe_attrs(now), describe_attrs(wanted)));
+        }
+        for change in &self.licenses {
+            match change {
+                LicenseChange::Missing { name } => lines.push(format!("- {license_dir}/{name}: missing (in the store)")),
+                LicenseChange::Differs { name, sha256_now, sha256_store } => lines.push(format!(
+                    "~ {license_dir}/{name}: content differs (sha256 {} now, {} in the store)",
+                    &sha256_now[..12],
+                    &sha256_store[..12]
+                )),
+                LicenseChange::Attrs { name, now, store } => lines.push(format!(
+                    "~ {license_dir}/{name}: owner and mode {} now, {} in the store",
+                    describe_attrs(now),
+                    describe_attrs(store)
+                )),
+                LicenseChange::Extra { name, size } => lines.push(format!("+ {license_dir}/{name}: not in the store ({size} bytes)")),
+            }
+        }
+        for temp in &self.stale_temps {
+            lines.push(format!("+ {license_dir}/{temp}: temporary file of an interrupted write"));
+        }
+        if let Some(xconf) = &self.xconf {
+            for value in &xconf.values {
+                lines.push(format!("~ {} {}", target.xconf.display(), value.location));
+                lines.push(format!("-   {:?}", value.store));
+                lines.push(format!("+   {}", value.now.describe()));
+            }
+        }
+        lines
+    }
+
+    /// The first difference in one short line (monitor's exit reason).
+    pub fn first_difference(&self) -> String {
+        if self.create_license_dir {
+            return "license folder is missing".into();
+        }
+        if let Some(xconf) = &self.xconf {
+            if let Some(v) = xconf.values.first() {
+                return format!("{} is {}, store has {:?}", v.location, v.now.describe(), v.store);
+            }
+        }
+        match self.licenses.first() {
+            Some(LicenseChange::Missing { name }) => format!("license file {name} is missing"),
+            Some(LicenseChange::Differs { name, .. }) => format!("license file {name} differs from the store"),
+            Some(LicenseChange::Attrs { name, now, store }) => {
+                format!("license file {name} is {}, store has {}", describe_attrs(now), describe_attrs(store))
+            }
+            Some(LicenseChange::Extra { name, .. }) => format!("license file {name} is not in the store"),
+            None if self.license_dir_attrs.is_some() => "license folder owner or mode differs from the store".into(),
+            None => self.stale_temps.first().map(|t| format!("temporary file {t} in the license folder")).unwrap_or_default(),
+        }
+    }
+}
+
+/// What [`execute`] did, for the log and the CLI.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Applied {
+    pub actions: Vec<String>,
+    pub xconf_backup: Option<PathBuf>,
+    pub quarantined: Vec<PathBuf>,
+}
+
+/// Compares the data folder with the store. Reads only; refuses symlinks and anything the
+/// store cannot vouch for.
+pub fn plan(target: &Target, identity: &Identity) -> Result<Plan> {
+    let mut plan = Plan::default();
+    let mut wanted = Vec::new();
+    for location in &target.identity_paths {
+        let value = identity.value(location).with_context(|| {
+            format!("the store holds no value for {location} (it was captured with other identity_paths): run warp-fixup capture --force")
+        })?;
+        wanted.push((location.clone(), value.to_string()));
+    }
+    plan_licenses(target, identity, &mut plan)?;
+    let (dir, name) = store::parent_and_name(&target.xconf)?;
+    let old = dir.read(name)?.with_context(|| format!("{} not found", target.xconf.display()))?;
+    let xconf = crate::xconf::Xconf::parse(old.clone()).with_context(|| format!("reading {}", target.xconf.display()))?;
+    if let Some(new) = xconf.with_values(&wanted).with_context(|| format!("updating {}", target.xconf.display()))? {
+        let mut values = Vec::new();
+        for (location, value) in &wanted {
+            let now = xconf.get(location)?;
+            if now.as_text() != Some(value.as_str()) {
+                values.push(ValueChange { location: location.to_string(), now, store: value.clone() });
+            }
+        }
+        plan.xconf = Some(XconfChange { values, old, new });
+    }
+    Ok(plan)
+}
+
+fn plan_licenses(target: &Target, identity: &Identity, plan: &mut Plan) -> Result<()> {
+    let path = &target.license_dir;
+    let meta = std::fs::symlink_metadata(path);
+    if meta.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        plan.create_license_dir = true;
+        plan.licenses = identity.licenses.iter().map(|l| LicenseChange::Missing { name: l.name.clone() }).collect();
+        return Ok(());
+    }
+    let dir = Dir::open(path).with_context(|| format!("opening the license folder {}", path.display()))?;
+    let now = Attrs::of(&dir.metadata()?);
+    if now != identity.license_dir {
+        plan.license_dir_attrs = Some((now, identity.license_dir));
+    }
+    let entries = dir.entries()?;
+    // Refuse first, so a symlink anywhere stops everything before a single write.
+    for name in &entries {
+        let meta = dir.lstat(name)?.with_context(|| format!("{} vanished", dir.display_path(name).display()))?;
+        if meta.file_type().is_symlink() {
+            let to = std::fs::read_link(dir.entry_path(name)?).map(|t| t.display().to_string()).unwrap_or_default();
+            bail!("{} is a symlink (to {to:?}); refusing to touch the license folder", dir.display_path(name).display());
+        }
+        if !meta.is_file() {
+            bail!("{} is not a regular file; the license folder must hold regular files only", dir.display_path(name).display());
+        }
+        if name.to_str().is_none() {
+            bail!("{} has a name that is not UTF-8; move it away by hand", dir.display_path(name).display());
+        }
+    }
+    for license in &identity.licenses {
+        let name = OsStr::new(&license.name);
+        if !entries.iter().any(|e| e == name) {
+            plan.licenses.push(LicenseChange::Missing { name: license.name.clone() });
+            continue;
+        }
+        let mut file = dir.open_file(name)?;
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut content)?;
+        let attrs = Attrs::of(&file.metadata()?);
+        if content != license.content {
+            let (sha256_now, sha256_store) = (store::sha256_hex(&content), license.sha256());
+            plan.licenses.push(LicenseChange::Differs { name: license.name.clone(), sha256_now, sha256_store });
+        } else if attrs != license.attrs {
+            plan.licenses.push(LicenseChange::Attrs { name: license.name.clone(), now: attrs, store: license.attrs });
+        }
+    }
+    for name in &entries {
+        let text = name.to_string_lossy().into_owned();
+        if identity.license(&text).is_some() {
+            continue;
+        }
+        let is_ours = identity
+            .licenses
+            .iter()
+            .any(|l| atomic::is_temp_name(name) && text.starts_with(&format!(".{}{}", l.name, atomic::TEMP_MARKER)));
+        if is_ours {
+            plan.stale_temps.push(text);
+        } else {
+            let size = dir.lstat(name)?.map_or(0, |m| m.len());
+            plan.licenses.push(LicenseChange::Extra { name: text, size });
+        }
+    }
+    Ok(())
+}
+
+/// Carries out `plan`. The caller holds the store's lock ([`lock`]). `pace` is the crash tests'
+/// knob (see `ocf::atomic::Replace::pace`).
+pub fn execute(plan: &Plan, target: &Target, identity: &Identity, store_path: &Path, pace: Option<Duration>) -> Result<Applied> {
+    let mut applied = Applied::default();
+    let mut quarantine = Quarantine::new(store_path);
+    if plan.create_license_dir {
+        let (parent, name) = store::parent_and_name(&target.license_dir)?;
+        let dir = parent.create_dir(name, 0o700)?;
+        applied.actions.push(format!("created {}", target.license_dir.display()));
+        drop(dir);
+    }
+    let needs_dir =
+        plan.create_license_dir || plan.license_dir_attrs.is_some() || !plan.licenses.is_empty() || !plan.stale_temps.is_empty();
+    if needs_dir {
+        let dir = Dir::open(&target.license_dir)?;
+        for temp in &plan.stale_temps {
+            dir.remove_file(OsStr::new(temp))?;
+            applied.actions.push(format!("removed {}", dir.display_path(OsStr::new(temp)).display()));
+        }
+        for change in &plan.licenses {
+            apply_license(change, &dir, identity, &mut quarantine, &mut applied, pace)?;
+        }
+        if plan.create_license_dir || plan.license_dir_attrs.is_some() {
+            dir.set_attrs(identity.license_dir)?;
+            applied.actions.push(format!("set {} to {}", target.license_dir.display(), describe_attrs(&identity.license_dir)));
+        }
+        dir.sync()?;
+    }
+    if let Some(change) = &plan.xconf {
+        let (dir, name) = store::parent_and_name(&target.xconf)?;
+        for stale in atomic::remove_stale_temps(&dir, name)? {
+            applied.actions.push(format!("removed {}", dir.display_path(&stale).display()));
+        }
+        let backups = store::backup_dir(store_path)?;
+        let prefix = format!("{}.", name.to_string_lossy());
+        let how = Replace {
+            attrs: None,
+            backups: Some(Backups { dir: &backups, prefix: &prefix, keep: BACKUPS_KEPT }),
+            previous: Previous::Content(&change.old),
+            pace,
+        };
+        match atomic::replace(&dir, name, &change.new, &how)? {
+            atomic::Replaced::Written { backup } => {
+                let what: Vec<String> = change.values.iter().map(|v| v.location.clone()).collect();
+                applied.actions.push(format!("set {} in {}", what.join(" "), target.xconf.display()));
+                applied.xconf_backup = backup;
+            }
+            atomic::Replaced::Unchanged => {}
+        }
+    }
+    Ok(applied)
+}
+
+fn apply_license(
+    change: &LicenseChange,
+    dir: &Dir,
+    identity: &Identity,
+    quarantine: &mut Quarantine,
+    applied: &mut Applied,
+    pace: Option<Duration>,
+) -> Result<()> {
+    let license_of = |name: &str| identity.license(name).with_context(|| format!("{name} is not in the store"));
+    match change {
+        LicenseChange::Missing { name } => {
+            let license = license_of(name)?;
+            let how = Replace { attrs: Some(license.attrs), backups: None, previous: Previous::Absent, pace };
+            let _ = atomic::replace(dir, OsStr::new(name), &license.content, &how)?;
+            applied.actions.push(format!("wrote {}", dir.display_path(OsStr::new(name)).display()));
+        }
+        LicenseChange::Differs { name, .. } => {
+            let license = license_of(name)?;
+            // The other node's key is kept, like every file this agent takes away.
+            let keep = quarantine.dir(&[OsStr::new(LICENSE)])?;
+            let prefix = format!("{name}.");
+            let how = Replace {
+                attrs: Some(license.attrs),
+                backups: Some(Backups { dir: &keep, prefix: &prefix, keep: usize::MAX }),
+                previous: Previous::Unchecked,
+                pace,
+            };
+            if let atomic::Replaced::Written { backup: Some(backup) } = atomic::replace(dir, OsStr::new(name), &license.content, &how)? {
+                applied.quarantined.push(backup);
+            }
+            applied.actions.push(format!("replaced {}", dir.display_path(OsStr::new(name)).display()));
+        }
+        LicenseChange::Attrs { name, store, .. } => {
+            store.apply_to(&dir.open_file(OsStr::new(name))?)?;
+            applied.actions.push(format!("set {} to {}", dir.display_path(OsStr::new(name)).display(), describe_attrs(store)));
+        }
+        LicenseChange::Extra { name, .. } => {
+            let keep = quarantine.dir(&[OsStr::new(LICENSE)])?;
+            let to = atomic::unused_name(&keep, name)?;
+            atomic::move_file(dir, OsStr::new(name), &keep, &to)?;
+            applied.quarantined.push(keep.display_path(&to));
+            applied.actions.push(format!("moved {} to {}", dir.display_path(OsStr::new(name)).display(), keep.display_path(&to).display()));
+        }
+    }
+    Ok(())
+}
+
+/// An exclusive lock on the store (flock on its folder), so the agent and an admin's CLI never
+/// write at once. Waits up to the deadline.
+pub fn lock(store_path: &Path, deadline: &Deadline) -> Result<Flock<File>> {
+    flock(store_path, deadline, FlockArg::LockExclusiveNonblock)
+}
+
+/// A shared lock on the store: readers (monitor, verify) never see an apply half-way.
+pub fn lock_shared(store_path: &Path, deadline: &Deadline) -> Result<Flock<File>> {
+    flock(store_path, deadline, FlockArg::LockSharedNonblock)
+}
+
+fn flock(store_path: &Path, deadline: &Deadline, how: FlockArg) -> Result<Flock<File>> {
+    // A missing store must read as missing (5), not as a failure to lock it.
+    if std::fs::symlink_metadata(store_path).is_err() {
+        store::load(store_path)?;
+    }
+    let open = || {
+        std::fs::OpenOptions::new().read(true).custom_flags(nix::libc::O_DIRECTORY | nix::libc::O_NOFOLLOW).open(store_path).map_err(|e| {
+            match std::fs::symlink_metadata(store_path) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    anyhow::anyhow!("refusing the identity store {}: it is a symlink", store_path.display())
+                }
+                _ => anyhow::Error::new(e).context(format!("opening {} to lock it", store_path.display())),
+            }
+        })
+    };
+    let mut file = Some(open()?);
+    deadline.wait_for(&format!("the lock on {}", store_path.display()), Duration::from_millis(50), || {
+        let candidate = match file.take() {
+            Some(f) => f,
+            None => open()?,
+        };
+        match Flock::lock(candidate, how) {
+            Ok(lock) => Ok(Some(lock)),
+            Err((returned, nix::errno::Errno::EWOULDBLOCK)) => {
+                file = Some(returned);
+                Ok(None)
+            }
+            Err((_, errno)) => bail!("locking {}: {errno}", store_path.display()),
+        }
+    })
+}
+
+fn ser_attrs<S: serde::Serializer>(attrs: &Attrs, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(&describe_attrs(attrs))
+}
+
+fn ser_attrs_pair<S: serde::Serializer>(pair: &Option<(Attrs, Attrs)>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match pair {
+        Some((now, store)) => s.collect_str(&format!("{} now, {} in the store", describe_attrs(now), describe_attrs(store))),
+        None => s.serialize_none(),
+    }
+}
+
+/// The outcome of [`run`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Outcome {
+    pub plan: Plan,
+    /// `None` for a dry run or an empty plan (nothing written).
+    pub applied: Option<Applied>,
+}
+
+/// Locks the store, loads and checks it, plans, and (unless `dry_run`) executes: the one path
+/// both `start` and `warp-fixup apply` take.
+pub fn run(target: &Target, store_path: &Path, deadline: &Deadline, pace: Option<Duration>, dry_run: bool) -> Result<Outcome> {
+    let _lock = lock(store_path, deadline)?;
+    let identity = store::load(store_path)?;
+    let plan = plan(target, &identity)?;
+    if dry_run || plan.is_empty() {
+        return Ok(Outcome { plan, applied: None });
+    }
+    let applied = execute(&plan, target, &identity, store_path, pace)?;
+    Ok(Outcome { plan, applied: Some(applied) })
+}
+
+/// Loads the store and compares, writing nothing (monitor, verify).
+pub fn check(target: &Target, store_path: &Path, deadline: &Deadline) -> Result<Plan> {
+    let _lock = lock_shared(store_path, deadline)?;
+    let identity = store::load(store_path)?;
+    plan(target, &identity)
+}

@@ -1,0 +1,450 @@
+//! The admin CLI: `warp-fixup capture|apply|verify|inspect|sweep`. Options are the resource's
+//! parameters spelled with dashes (`--data-dir` for `data_dir`), so a runbook line and a
+//! resource definition read alike. Human output by default, `--json` for scripts.
+//!
+//! Exit codes, like diff(1): 0 done or in sync, 1 differences found or a change refused
+//! (nothing written), 2 error (bad arguments, refused input, I/O failure).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use ocf::deadline::Deadline;
+
+use crate::apply;
+use crate::location;
+use crate::params::{self, SweepAction, SweepPlan, Target};
+use crate::store;
+use crate::sweep;
+
+const EXIT_CODES: &str = "Exit codes: 0 done or in sync, 1 differences found or change refused (nothing written), 2 error.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "warp-fixup",
+    version,
+    about = "Keeps each node's own ASTERIA Warp license and server ID/name in place, and sweeps leftover intermediate files",
+    long_about = "Keeps each node's own ASTERIA Warp license files and server ID/name in place after a switch-over \
+(shared-folder layout) or a file-copy sync (individual-folder and load-balance layouts), and sweeps intermediate files \
+that interrupted flows leave behind.\n\nOnce per node, from its correct data folder: warp-fixup capture. Then the \
+ocf:mwha:warp-fixup resource (or warp-fixup apply) puts that identity back whenever it was overwritten.\n\nThe same \
+binary is the OCF agent: 'warp-fixup start|stop|monitor|validate-all|meta-data' with OCF_RESKEY_* parameters.",
+    after_help = EXIT_CODES
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Record this node's license files and server ID/name in its identity store
+    #[command(after_help = EXIT_CODES)]
+    Capture(CaptureArgs),
+    /// Put the stored identity back into the data folder (and sweep, if --sweep-dirs is given)
+    #[command(after_help = EXIT_CODES)]
+    Apply(ApplyArgs),
+    /// Show what differs between the data folder and the store (writes nothing)
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
+    /// List every element text and attribute of a server.xconf with a location to use in --identity-paths
+    #[command(after_help = EXIT_CODES)]
+    Inspect(InspectArgs),
+    /// Quarantine or delete leftover intermediate files
+    #[command(after_help = EXIT_CODES)]
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, Args)]
+struct StoreArgs {
+    /// Identity store folder [default: /var/lib/mwha/warp/NAME]
+    #[arg(long, value_name = "DIR")]
+    store: Option<PathBuf>,
+    /// Store name: the resource id of the ocf:mwha:warp-fixup resource
+    #[arg(long, default_value = "default", conflicts_with = "store")]
+    name: String,
+}
+
+impl StoreArgs {
+    fn path(&self) -> Result<PathBuf> {
+        match &self.store {
+            Some(store) => absolute("--store", store),
+            None => Ok(params::default_store(&self.name)),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct TargetArgs {
+    /// [DATA_DIR] of ASTERIA Warp
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Space-separated locations of the server ID and name in server.xconf, e.g. "/config/server/@id /config/server/@name"
+    /// (may be repeated; `warp-fixup inspect` lists candidates)
+    #[arg(long, value_name = "LOCATIONS", required = true, action = clap::ArgAction::Append)]
+    identity_paths: Vec<String>,
+    /// License folder [default: DATA_DIR/system/license]
+    #[arg(long, value_name = "DIR")]
+    license_dir: Option<PathBuf>,
+    /// server.xconf [default: DATA_DIR/system/conf/server.xconf]
+    #[arg(long, value_name = "FILE")]
+    xconf: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    fn target(&self) -> Result<Target> {
+        let derived = |given: &Option<PathBuf>, option: &str, default: fn(&Path) -> PathBuf| -> Result<PathBuf> {
+            match (given, &self.data_dir) {
+                (Some(path), _) => absolute(option, path),
+                (None, Some(data_dir)) => Ok(default(&absolute("--data-dir", data_dir)?)),
+                (None, None) => bail!("give --data-dir (or both --license-dir and --xconf)"),
+            }
+        };
+        Ok(Target {
+            license_dir: derived(&self.license_dir, "--license-dir", params::default_license_dir)?,
+            xconf: derived(&self.xconf, "--xconf", params::default_xconf)?,
+            identity_paths: location::parse_list(&self.identity_paths.join(" "))?,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+struct SweepOptions {
+    /// Space-separated folders of intermediate files
+    #[arg(long, value_name = "DIRS")]
+    sweep_dirs: Option<String>,
+    /// Files older than this are leftovers (s, m, h or d)
+    #[arg(long, value_name = "AGE", default_value = params::DEFAULT_SWEEP_AGE)]
+    sweep_age: String,
+    /// quarantine (into the store) or delete
+    #[arg(long, value_name = "ACTION", default_value = "quarantine")]
+    sweep_action: String,
+}
+
+impl SweepOptions {
+    fn plan(&self) -> Result<Option<SweepPlan>> {
+        let Some(dirs) = &self.sweep_dirs else { return Ok(None) };
+        let dirs = dirs.split_whitespace().map(|d| absolute("--sweep-dirs", Path::new(d))).collect::<Result<Vec<_>>>()?;
+        if dirs.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(SweepPlan { sweep_dirs: dirs, sweep_age: params::parse_age(&self.sweep_age)?, sweep_action: self.sweep_action.parse()? }))
+    }
+}
+
+#[derive(Debug, Args)]
+struct CaptureArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Replace an existing store that holds something else
+    #[arg(long)]
+    force: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ApplyArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    sweep: SweepOptions,
+    /// Show what would change, write nothing (exit 1 if something would)
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct InspectArgs {
+    /// server.xconf to list
+    #[arg(long, value_name = "FILE", required_unless_present = "data_dir")]
+    xconf: Option<PathBuf>,
+    /// [DATA_DIR]: inspect DATA_DIR/system/conf/server.xconf
+    #[arg(long, value_name = "DIR", conflicts_with = "xconf")]
+    data_dir: Option<PathBuf>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct SweepArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    sweep: SweepOptions,
+    /// List what would go, remove nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// The arguments that select the CLI rather than an OCF action.
+pub fn is_cli(first_arg: Option<&str>) -> bool {
+    matches!(first_arg, None | Some("capture" | "apply" | "verify" | "inspect" | "sweep" | "help" | "--help" | "-h"))
+}
+
+/// Runs the CLI; returns its exit code.
+pub fn run(pace: Option<Duration>) -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+        }
+    };
+    let result = match cli.command {
+        Command::Capture(args) => capture(&args),
+        Command::Apply(args) => apply(&args, pace),
+        Command::Verify(args) => verify(&args),
+        Command::Inspect(args) => inspect(&args),
+        Command::Sweep(args) => sweep(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("warp-fixup: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn capture(args: &CaptureArgs) -> Result<u8> {
+    let store_path = args.store.path()?;
+    let target = args.target.target()?;
+    let current = store::read_current(&target)?;
+    let exists = std::fs::symlink_metadata(&store_path).is_ok();
+    let _lock = if exists { Some(apply::lock(&store_path, &Deadline::after(Duration::from_secs(30)))?) } else { None };
+    let (state, differences) = if exists {
+        match store::load(&store_path) {
+            Ok(stored) => {
+                let lines = store::differences(&stored, &current);
+                (if lines.is_empty() { "unchanged" } else { "differs" }, lines)
+            }
+            Err(err) => ("unusable", vec![format!("{err:#}")]),
+        }
+    } else {
+        ("new", Vec::new())
+    };
+    let refused = matches!(state, "differs" | "unusable") && !args.force;
+    if !refused && state != "unchanged" {
+        store::write(&store_path, &current)?;
+        // Read it back through the same checks every later use will make.
+        store::load(&store_path).context("checking the store just written")?;
+    }
+    if args.json {
+        let json = serde_json::json!({
+            "store": store_path,
+            "state": state,
+            "written": !refused && state != "unchanged",
+            "differences": differences,
+            "values": current.values.iter().map(|(l, v)| serde_json::json!({"location": l, "value": v})).collect::<Vec<_>>(),
+            "licenses": current.licenses.iter().map(|l| serde_json::json!({
+                "name": l.name, "sha256": l.sha256(), "owner": store::describe_attrs(&l.attrs), "size": l.content.len()
+            })).collect::<Vec<_>>(),
+        });
+        println!("{json:#}");
+    } else {
+        match state {
+            "unchanged" => println!("{} already holds this identity: nothing written", store_path.display()),
+            "new" | "differs" | "unusable" if refused => {
+                println!(
+                    "{} exists and {}:",
+                    store_path.display(),
+                    if state == "differs" { "holds another identity" } else { "cannot be used" }
+                );
+                for line in &differences {
+                    println!("  {line}");
+                }
+                println!("nothing written; run again with --force to replace it");
+            }
+            _ => {
+                if !differences.is_empty() {
+                    println!("replaced (--force):");
+                    for line in &differences {
+                        println!("  {line}");
+                    }
+                }
+                println!("captured into {}:", store_path.display());
+                for (location, value) in &current.values {
+                    println!("  {location} = {value:?}");
+                }
+                for license in &current.licenses {
+                    println!(
+                        "  license/{} ({} bytes, {}, sha256 {})",
+                        license.name,
+                        license.content.len(),
+                        store::describe_attrs(&license.attrs),
+                        &license.sha256()[..12]
+                    );
+                }
+            }
+        }
+    }
+    Ok(if refused { 1 } else { 0 })
+}
+
+fn apply(args: &ApplyArgs, pace: Option<Duration>) -> Result<u8> {
+    let store_path = args.store.path()?;
+    let target = args.target.target()?;
+    let sweep_plan = args.sweep.plan()?;
+    let outcome = apply::run(&target, &store_path, &Deadline::after(Duration::from_secs(30)), pace, args.dry_run)?;
+    let swept = sweep_plan.as_ref().map(|plan| {
+        let found = sweep::find(plan, Some(&store_path), SystemTime::now());
+        sweep::execute(found, plan.sweep_action, &store_path, args.dry_run)
+    });
+    if args.json {
+        println!("{:#}", serde_json::json!({ "store": store_path, "dry_run": args.dry_run, "outcome": outcome, "sweep": swept }));
+    } else {
+        match &outcome.applied {
+            None if outcome.plan.is_empty() => println!("identity already in place: nothing written"),
+            None => {
+                println!("would change (--dry-run):");
+                for line in outcome.plan.report_lines(&target) {
+                    println!("{line}");
+                }
+            }
+            Some(applied) => {
+                for action in &applied.actions {
+                    println!("{action}");
+                }
+                if let Some(backup) = &applied.xconf_backup {
+                    println!("previous server.xconf kept as {}", backup.display());
+                }
+            }
+        }
+        if let (Some(swept), Some(plan)) = (&swept, &sweep_plan) {
+            print_sweep(swept, &plan.sweep_dirs);
+        }
+    }
+    let sweep_failed = swept.as_ref().is_some_and(|s| !s.failed.is_empty());
+    Ok(if (args.dry_run && !outcome.plan.is_empty()) || sweep_failed { 1 } else { 0 })
+}
+
+fn verify(args: &VerifyArgs) -> Result<u8> {
+    let store_path = args.store.path()?;
+    let target = args.target.target()?;
+    let plan = apply::check(&target, &store_path, &Deadline::after(Duration::from_secs(30)))?;
+    if args.json {
+        println!("{:#}", serde_json::json!({ "store": store_path, "in_sync": plan.is_empty(), "differences": plan }));
+    } else if plan.is_empty() {
+        println!("in sync with {}", store_path.display());
+    } else {
+        println!("--- store {}", store_path.display());
+        println!("+++ data folder ({}, {})", target.license_dir.display(), target.xconf.display());
+        for line in plan.report_lines(&target) {
+            println!("{line}");
+        }
+    }
+    Ok(if plan.is_empty() { 0 } else { 1 })
+}
+
+fn inspect(args: &InspectArgs) -> Result<u8> {
+    let path = match (&args.xconf, &args.data_dir) {
+        (Some(xconf), _) => absolute_or_cwd(xconf)?,
+        (None, Some(data_dir)) => params::default_xconf(&absolute_or_cwd(data_dir)?),
+        (None, None) => bail!("give --xconf or --data-dir"),
+    };
+    let xconf = store::read_xconf(&path)?;
+    let entries = xconf.entries();
+    if args.json {
+        println!("{:#}", serde_json::json!({ "xconf": path, "encoding": format!("{:?}", xconf.encoding()), "entries": entries }));
+        return Ok(0);
+    }
+    let width = entries.iter().map(|e| e.location.chars().count()).max().unwrap_or(0);
+    for entry in &entries {
+        let note =
+            if entry.matches > 1 { format!("   (matches {} nodes: not usable as an identity path)", entry.matches) } else { String::new() };
+        println!("{:width$}  {}{note}", entry.location, entry.value.describe());
+    }
+    Ok(0)
+}
+
+fn sweep(args: &SweepArgs) -> Result<u8> {
+    let plan = args.sweep.plan()?.context("give --sweep-dirs")?;
+    let store_path = args.store.path()?;
+    if plan.sweep_action == SweepAction::Quarantine && !args.dry_run {
+        store::check_secure(&store_path).context("the quarantine lives in the identity store")?;
+    }
+    let found = sweep::find(&plan, Some(&store_path), SystemTime::now());
+    let swept = sweep::execute(found, plan.sweep_action, &store_path, args.dry_run);
+    if args.json {
+        println!("{:#}", serde_json::json!(swept));
+    } else {
+        print_sweep(&swept, &plan.sweep_dirs);
+    }
+    Ok(if swept.failed.is_empty() { 0 } else { 1 })
+}
+
+fn print_sweep(swept: &sweep::Swept, dirs: &[PathBuf]) {
+    let verb = match (swept.dry_run, swept.action) {
+        (true, SweepAction::Quarantine) => "would quarantine",
+        (true, SweepAction::Delete) => "would delete",
+        (false, SweepAction::Quarantine) => "quarantined",
+        (false, SweepAction::Delete) => "deleted",
+    };
+    for file in &swept.files {
+        println!("{verb} {} ({}, {} old)", file.path.display(), sweep::human_bytes(file.size), sweep::human_age(file.age_seconds));
+    }
+    for path in &swept.in_use {
+        println!("left alone (open by a process): {}", path.display());
+    }
+    for warning in &swept.warnings {
+        println!("warning: {warning}");
+    }
+    for failure in &swept.failed {
+        println!("failed: {failure}");
+    }
+    println!("{}", swept.summary(dirs));
+}
+
+fn absolute(option: &str, path: &Path) -> Result<PathBuf> {
+    if !path.is_absolute() {
+        bail!("{option} must be an absolute path, not {:?}", path.display().to_string());
+    }
+    Ok(path.to_path_buf())
+}
+
+/// inspect is read-only: a relative path is taken from the current folder.
+fn absolute_or_cwd(path: &Path) -> Result<PathBuf> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    Ok(std::env::current_dir()?.join(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+        assert!(is_cli(Some("capture")) && is_cli(Some("-h")) && is_cli(None));
+        assert!(!is_cli(Some("start")) && !is_cli(Some("meta-data")) && !is_cli(Some("validate-all")));
+    }
+}

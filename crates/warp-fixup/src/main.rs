@@ -1,0 +1,139 @@
+//! ocf:mwha:warp-fixup puts this node's own ASTERIA Warp identity back, and the same binary is
+//! the admins' `warp-fixup` CLI.
+//!
+//! After a switch-over (shared-folder layout) or a file-copy sync (individual-folder and
+//! load-balance layouts), Warp would run with the other node's license key and server ID/name.
+//! Runbook (the guide's manual "copy them back from this node's backup", automated):
+//! - capture (CLI, once per node): record the license files and the values at identity_paths
+//!   from the node's correct data folder in a root-only store with a SHA-256 manifest.
+//! - start: check the store, make the license folder equal to it (extras quarantined, never
+//!   deleted), splice the stored values into server.xconf (atomic, backed up), then sweep
+//!   leftover intermediate files; record "started" under /run.
+//! - monitor: started and the identity still matches → running; drifted → failed, naming the item.
+//! - stop: forget "started".
+//!
+//! `argv[1]` decides: capture|apply|verify|inspect|sweep|help|--help|-h (or nothing) → the CLI;
+//! anything else → the OCF run loop.
+
+mod apply;
+mod cli;
+mod location;
+mod params;
+mod store;
+mod sweep;
+mod xconf;
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use ocf::action::{Agent, Ctx};
+use ocf::exit::{OcfError, Status};
+use ocf::state::StateDir;
+use ocf::{fsio, info, warn};
+
+use params::{Params, META};
+
+/// Test knob for the crash tests: a pause (ms) between the steps of every atomic write, to widen
+/// the windows a SIGKILL can land in. Unset in production.
+const PACE_VAR: &str = "MWHA_FIXUP_TEST_PACE_MS";
+
+fn main() -> ExitCode {
+    let first = std::env::args().nth(1);
+    if cli::is_cli(first.as_deref()) {
+        return cli::run(pace());
+    }
+    Agent::<Params>::new(&META).start(start).stop(stop).monitor(monitor).validate(validate).run()
+}
+
+fn start(cx: &Ctx, p: &Params) -> Result<()> {
+    let deadline = *cx.deadline();
+    if !fsio::exists(&deadline, &p.data_dir)? {
+        return Err(OcfError::installed(format!("data_dir {} not found", p.data_dir.display())));
+    }
+    let (target, store) = (p.target.clone(), p.store(cx.instance()));
+    let pace = pace();
+    let outcome = fsio::bounded(&deadline, "putting the identity in place", move || apply::run(&target, &store, &deadline, pace, false))??;
+    match &outcome.applied {
+        None => info!("identity already in place ({} checked): nothing written", p.store(cx.instance()).display()),
+        Some(applied) => {
+            for action in &applied.actions {
+                info!("{action}");
+            }
+            if let Some(backup) = &applied.xconf_backup {
+                info!("previous server.xconf kept as {}", backup.display());
+            }
+        }
+    }
+    if !p.sweep.sweep_dirs.is_empty() {
+        // Housekeeping must not keep the flow service down: a failed sweep is logged, not fatal.
+        let (plan, store) = (p.sweep.clone(), p.store(cx.instance()));
+        let swept = fsio::bounded(&deadline, "sweeping leftover intermediate files", move || {
+            let found = sweep::find(&plan, Some(&store), SystemTime::now());
+            sweep::execute(found, plan.sweep_action, &store, false)
+        });
+        match swept {
+            Ok(swept) => {
+                for problem in swept.failed.iter().chain(&swept.warnings) {
+                    warn!("sweep: {problem}");
+                }
+                info!("{}", swept.summary(&p.sweep.sweep_dirs));
+            }
+            Err(err) => warn!("sweep: {err:#}"),
+        }
+    }
+    state(cx).mark_started().context("recording the started state")?;
+    Ok(())
+}
+
+fn stop(cx: &Ctx, _p: &Params) -> Result<()> {
+    // Nothing runs: a marker that cannot be removed must not fail the stop (and fence the node).
+    if let Err(err) = state(cx).clear_started() {
+        warn!("could not forget the started state: {err}");
+    }
+    Ok(())
+}
+
+fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
+    let deadline = *cx.deadline();
+    let started = state(cx).is_started();
+    if !fsio::exists(&deadline, &p.data_dir)? {
+        if cx.is_probe() || !started {
+            info!("data_dir {} is absent on this node: not running", p.data_dir.display());
+            return Ok(Status::Stopped);
+        }
+        bail!("data_dir {} is absent", p.data_dir.display());
+    }
+    if !started {
+        return Ok(Status::Stopped);
+    }
+    let (target, store) = (p.target.clone(), p.store(cx.instance()));
+    let plan = fsio::bounded(&deadline, "comparing the identity with the store", move || apply::check(&target, &store, &deadline))??;
+    if !plan.is_empty() {
+        bail!("identity drifted: {}", plan.first_difference());
+    }
+    Ok(Status::Running)
+}
+
+fn validate(cx: &Ctx, p: &Params) -> Result<()> {
+    let store = p.store(cx.instance());
+    let path = store.clone();
+    let identity = fsio::bounded(cx.deadline(), "checking the identity store", move || store::load(&path))??;
+    for location in &p.target.identity_paths {
+        if identity.value(location).is_none() {
+            return Err(OcfError::installed(format!(
+                "store {} holds no value for {location}: run warp-fixup capture --force with these identity_paths",
+                store.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn state(cx: &Ctx) -> StateDir {
+    StateDir::new(META.name, cx.instance())
+}
+
+fn pace() -> Option<Duration> {
+    std::env::var(PACE_VAR).ok()?.parse::<u64>().ok().filter(|ms| *ms > 0).map(Duration::from_millis)
+}
