@@ -91,7 +91,12 @@ pub fn parse(text: &[u8]) -> Vec<Mount> {
 
 /// The mount table of this process's mount namespace.
 pub fn read() -> std::io::Result<Vec<Mount>> {
-    Ok(parse(&std::fs::read("/proc/self/mountinfo")?))
+    use std::io::Read;
+    // The file reports size 0: start with room for a few hundred mounts so the kernel renders
+    // the table in a few large reads rather than many small ones.
+    let mut text = Vec::with_capacity(64 * 1024);
+    std::fs::File::open("/proc/self/mountinfo")?.read_to_end(&mut text)?;
+    Ok(parse(&text))
 }
 
 /// Undoes the kernel's octal escapes (`\040` → space); anything else is kept as is.

@@ -72,7 +72,6 @@ fn sigkill_at_any_instant_leaves_old_or_new_never_a_mix() {
     let mut in_flight = 0;
     for iteration in 0..ITERATIONS {
         other_nodes_sync();
-        let backups_before = node.backups().len();
         let mut child = apply();
         // Stratified: iteration i kills somewhere in the i-th fiftieth of the window, so every
         // part of the apply is hit.
@@ -98,7 +97,7 @@ fn sigkill_at_any_instant_leaves_old_or_new_never_a_mix() {
                 backups.iter().any(|b| fs::read_to_string(b).is_ok_and(|c| c == OTHER_XCONF)),
                 "{at}: the new server.xconf is in place but no backup holds the old one: {backups:?}"
             );
-            assert!(backups.len() > backups_before.min(4), "{at}: no backup written for this replacement");
+            // No count check: an earlier killed apply may already have left this very backup.
         } else {
             outcomes[0] += 1;
         }
