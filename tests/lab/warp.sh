@@ -42,7 +42,12 @@ warp_install_individual() {
     done
 }
 
+WARP_IDENTITY_PATHS="/server/serverId /server/serverName"
+
 # Shared folder: one install in $WARP_SHARE, mounted at /opt/warp-shared on the active node.
+# Each node then gets its own identity (server ID/name, license) captured in its own store
+# (/var/lib/mwha is private per node), as an admin does once per node before go-live; the share
+# is left with the last node's identity, so the first start on another node must fix it up.
 warp_install_shared() {
     local first=$1 node
     rm -rf "$WARP_SHARE" && mkdir -p "$WARP_SHARE" || return 1
@@ -50,17 +55,35 @@ warp_install_shared() {
     # Built through the mount point, so the stand-in's paths name /opt/warp-shared.
     on "$first" sh -c "mount --bind '$WARP_SHARE' /opt/warp-shared &&
         '$repo/tests/standin/warp/make-warp' /opt/warp-shared --set HTTP_PORT=$WARP_PORT --set HTTP_BIND=0.0.0.0 >/dev/null;
-        rc=\$?; umount /opt/warp-shared; exit \$rc"
+        rc=\$?; umount /opt/warp-shared; exit \$rc" || return 1
+    touch "$WARP_SHARE/.warp-share" # the marker sharedfs expects on the right volume
+    for node in "$@"; do
+        on "$node" sh -c "mount --bind '$WARP_SHARE' /opt/warp-shared &&
+            printf '<?xml version=\"1.0\" encoding=\"UTF-8\"?>\\n<server>\\n  <serverId>$node-id</serverId>\\n  <serverName>warp-$node</serverName>\\n</server>\\n' \
+                >/opt/warp-shared/system/conf/server.xconf &&
+            echo 'LICENSE-$node' >/opt/warp-shared/system/license/license.key &&
+            warp-fixup capture --name warp-identity --data-dir /opt/warp-shared --identity-paths '$WARP_IDENTITY_PATHS' >/dev/null;
+            rc=\$?; umount /opt/warp-shared; exit \$rc" || return 1
+    done
+}
+
+# The server ID and license the share holds now, as seen on NODE ("n2-id LICENSE-n2").
+warp_identity_on() {
+    on "$1" sh -c "sed -n 's:.*<serverId>\\(.*\\)</serverId>.*:\\1:p' /opt/warp-shared/system/conf/server.xconf; cat /opt/warp-shared/system/license/license.key" | tr '\n' ' ' | sed 's/ $//'
 }
 
 warp_remove_shared() { rm -rf "$WARP_SHARE"; }
 
-# The group of the shared-folder layout: Filesystem, then the slots for sharedfs and
-# warp-fixup (when installed), then flowsvc, then the VIP.
+# The group of the shared-folder layout: Filesystem (mounts the share), sharedfs (proves it is
+# the right, working volume), warp-fixup (puts this node's identity back), flowsvc, the VIP.
 warp_create_shared_group() {
     local node=$1
     on "$node" pcs resource create warp-fs ocf:heartbeat:Filesystem device="$WARP_SHARE" directory=/opt/warp-shared \
         fstype=none options=bind op monitor interval=10s timeout=40s --group warp-group &&
+    on "$node" pcs resource create warp-share ocf:mwha:sharedfs directory=/opt/warp-shared marker=.warp-share \
+        op monitor interval=3s timeout=20s --group warp-group &&
+    on "$node" pcs resource create warp-identity ocf:mwha:warp-fixup data_dir=/opt/warp-shared \
+        identity_paths="$WARP_IDENTITY_PATHS" op monitor interval=10s timeout=20s --group warp-group &&
     on "$node" pcs resource create warp ocf:mwha:flowsvc install_dir=/opt/warp-shared probe_url=http://127.0.0.1:$WARP_PORT/ \
         op start timeout=60s op stop timeout=60s op monitor interval=5s timeout=30s --group warp-group &&
     on "$node" pcs resource create warp-vip ocf:heartbeat:IPaddr2 ip=$WARP_VIP cidr_netmask=24 nic=eth0 \
