@@ -1,7 +1,7 @@
 # Build and install the mwha agents. `make install` puts every agent where Pacemaker looks for
 # provider "mwha": /usr/lib/ocf/resource.d/mwha/ (the OCF standard fixes this path; no prefix).
 OCF_PROVIDER_DIR ?= /usr/lib/ocf/resource.d/mwha
-AGENTS := flowsvc sharedfs warp-fixup
+AGENTS := flowsvc sharedfs warp-fixup omflow-booster omflow-server
 # Admin tools on PATH: links to agents that are also command-line tools.
 CLI_LINKS := warp-fixup
 SBINDIR ?= /usr/sbin

@@ -217,8 +217,10 @@ impl Notification {
             ("inactive", &self.inactive),
         ] {
             if !list.is_empty() {
-                let shown: Vec<String> =
-                    list.iter().map(|p| if p.uname.is_empty() { p.resource.clone() } else { format!("{} on {}", p.resource, p.uname) }).collect();
+                let shown: Vec<String> = list
+                    .iter()
+                    .map(|p| if p.uname.is_empty() { p.resource.clone() } else { format!("{} on {}", p.resource, p.uname) })
+                    .collect();
                 out.push_str(&format!(" {name}=[{}]", shown.join(", ")));
             }
         }

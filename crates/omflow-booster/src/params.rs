@@ -1,0 +1,222 @@
+//! The parameters of ocf:mwha:omflow-booster (a public interface: admins' CIBs name them) and
+//! the agent's meta-data.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use ocf::exit::OcfError;
+use ocf::meta::{ActionSpec, AgentMeta};
+use ocf::param::{AgentParams, ParamSpec, Values};
+use ocf::probe::Probe;
+
+pub static META: AgentMeta = AgentMeta {
+    name: "omflow-booster",
+    version: env!("CARGO_PKG_VERSION"),
+    shortdesc: "OMFLOW Booster (promotable: Promoted = the Active Booster)",
+    longdesc: "Manages one OMFLOW Booster per node as a promotable clone (promoted-max=1): both Boosters \
+run, and the Promoted instance is the Active Booster. Colocate the virtual IP that every OMFLOW Server \
+has as BOOSTER_IP with the Promoted role, so a promotion moves the servers' traffic. \
+start runs 'service_script start' and returns once 'service_script status' succeeds and the Booster \
+accepts connections on check_host:port; the instance comes up Unpromoted (demote_cmd is run if set) \
+and publishes a promotion score (crm_attribute --promotion, lifetime reboot: 5 unpromoted, 10 promoted). \
+promote refuses (1) when the local Booster is unhealthy or db_check does not answer, then runs \
+promote_cmd if set; demote runs demote_cmd if set; both record the role under /run/mwha. \
+monitor answers 8 (promoted and healthy), 0 (unpromoted and healthy), 7 (stopped: status fails and \
+nothing holds the port) or 9/1 (failed; the score is withdrawn); probes re-publish the score like \
+ocf:pacemaker:Stateful. OCF_CHECK_LEVEL=10 adds db_check. stop runs 'service_script stop', then sends \
+SIGTERM and SIGKILL to every process whose command line mentions install_dir and every process \
+holding the local TCP port, verifies that none is left and deletes the score, always within the stop \
+timeout. Every command runs without a shell under a deadline (a hung 'status' counts as a failure). \
+Score publishing is best effort: without a cluster (ocf-tester) it is logged and skipped. \
+Recommended: start 90s, stop 90s, promote/demote 60s, monitor 30s every 10s (Promoted) and 11s \
+(Unpromoted), notify=true on the clone.",
+    params: PARAMS,
+    actions: &[
+        ActionSpec::new("start", 90),
+        ActionSpec::new("stop", 90),
+        ActionSpec::new("promote", 60),
+        ActionSpec::new("demote", 60),
+        ActionSpec::new("notify", 20),
+        ActionSpec::monitor(30, 10, 0).role("Promoted"),
+        ActionSpec::monitor(30, 11, 0).role("Unpromoted"),
+        ActionSpec::new("validate-all", 20),
+        ActionSpec::new("meta-data", 5),
+    ],
+    check_levels: &[0, 10],
+};
+
+static PARAMS: &[ParamSpec] = &[
+    ParamSpec::string(
+        "service_script",
+        "Booster service script",
+        "Absolute path of the Booster's Linux service script, called with start, stop and status.",
+    )
+    .default("/opt/omflow/Booster/omflow_booster_service"),
+    ParamSpec::string(
+        "install_dir",
+        "Booster install folder",
+        "Absolute path of the Booster install folder. Scripts run from here, and on stop every process whose command line \
+mentions this folder (as a path, e.g. /opt/omflow/Booster/...) is the Booster's and is stopped.",
+    )
+    .default("/opt/omflow/Booster"),
+    ParamSpec::string(
+        "port",
+        "Booster port",
+        "TCP port the Booster serves (BOOSTER_PORT of the OMFLOW Servers). start and monitor check that check_host:port \
+accepts connections; stop also stops any process still holding this local port.",
+    )
+    .integer()
+    .default("5169"),
+    ParamSpec::string(
+        "check_host",
+        "Address for the port check",
+        "Address the health check connects to. Use the node's own address if the Booster does not listen on loopback.",
+    )
+    .default("127.0.0.1"),
+    ParamSpec::string(
+        "db_check",
+        "Database check",
+        "tcp://host:port (or http://host:port/path) of the OMFLOW database. Checked before promote (a Booster is never \
+made Active without its database) and by monitor at OCF_CHECK_LEVEL 10. Empty: no check.",
+    ),
+    ParamSpec::string(
+        "promote_cmd",
+        "Command that makes the Booster Active",
+        "For sites whose Booster has its own role switch: a command run by promote (and its exit status checked). Split on \
+whitespace into program and arguments, no shell; the program must be an absolute path. Empty: none.",
+    ),
+    ParamSpec::string(
+        "demote_cmd",
+        "Command that makes the Booster Standby",
+        "Like promote_cmd, run by demote and at the end of start (an instance always starts Unpromoted). Empty: none.",
+    ),
+    ParamSpec::string(
+        "user",
+        "OS user for the scripts",
+        "OS user that runs service_script, promote_cmd and demote_cmd (switched in-process with its groups and a clean \
+environment); on stop, leftover processes of other users are left alone. Empty: root, as the init system would run \
+the service script.",
+    ),
+    ParamSpec::string(
+        "status_text",
+        "Text of a running status",
+        "When set, 'service_script status' counts as running only if it exits 0 and prints this text (for scripts that \
+always exit 0). Empty: exit status 0 means running, anything else not running.",
+    ),
+    ParamSpec::string(
+        "pidfile",
+        "PID file of the Booster",
+        "Absolute path of a PID file the Booster writes, if it has one. When set, monitor also requires that it names a \
+live process mentioning install_dir that started no later than the file was written, and stop signals that \
+process first. Empty: not used.",
+    ),
+];
+
+pub const SCORE_UNPROMOTED: i64 = 5;
+pub const SCORE_PROMOTED: i64 = 10;
+
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub service_script: PathBuf,
+    pub install_dir: PathBuf,
+    pub port: u16,
+    pub check_host: String,
+    pub db_check: Option<Probe>,
+    pub promote_cmd: Option<Vec<String>>,
+    pub demote_cmd: Option<Vec<String>>,
+    pub user: Option<String>,
+    pub status_text: Option<String>,
+    pub pidfile: Option<PathBuf>,
+}
+
+impl AgentParams for Params {
+    fn from_values(v: &Values) -> Result<Params> {
+        let port = v.integer("port")?.unwrap_or(5169);
+        let port =
+            u16::try_from(port).ok().filter(|p| *p > 0).ok_or_else(|| OcfError::configured(format!("port must be 1-65535, not {port}")))?;
+        let check_host = v.required_string("check_host")?;
+        if check_host.contains(['/', ' ']) {
+            return Err(OcfError::configured(format!("check_host {check_host:?} is not a host name or address")));
+        }
+        Ok(Params {
+            service_script: v.required_path("service_script")?,
+            install_dir: v.required_path("install_dir")?,
+            port,
+            check_host,
+            db_check: v.raw("db_check").map(Probe::parse).transpose()?,
+            promote_cmd: command(v, "promote_cmd")?,
+            demote_cmd: command(v, "demote_cmd")?,
+            user: v.string("user"),
+            status_text: v.string("status_text"),
+            pidfile: v.path("pidfile")?,
+        })
+    }
+}
+
+impl Params {
+    /// The port check: a TCP connection to check_host:port.
+    pub fn port_probe(&self) -> Probe {
+        let host = if self.check_host.contains(':') { format!("[{}]", self.check_host) } else { self.check_host.clone() };
+        Probe::Tcp { host, port: self.port }
+    }
+}
+
+/// A hook command: words, the first an absolute path (6 otherwise: wrong on every node).
+pub fn command(v: &Values, name: &str) -> Result<Option<Vec<String>>> {
+    let words = v.words(name);
+    match words.first() {
+        None => Ok(None),
+        Some(program) if program.starts_with('/') => Ok(Some(words)),
+        Some(program) => Err(OcfError::configured(format!("{name}: the program must be an absolute path, not {program:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ocf::env::Env;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Params> {
+        let env = Env::from_vars(vars.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())), "omflow-booster");
+        Params::from_values(&Values::new(&env, PARAMS))
+    }
+
+    #[test]
+    fn defaults_are_the_documented_install() {
+        let p = parse(&[]).unwrap();
+        assert_eq!(p.service_script, PathBuf::from("/opt/omflow/Booster/omflow_booster_service"));
+        assert_eq!(p.install_dir, PathBuf::from("/opt/omflow/Booster"));
+        assert_eq!(p.port, 5169);
+        assert_eq!(p.port_probe(), Probe::Tcp { host: "127.0.0.1".into(), port: 5169 });
+        assert!(p.db_check.is_none() && p.promote_cmd.is_none() && p.user.is_none());
+        let p = parse(&[("promote_cmd", " /opt/omflow/Booster/bin/role  active "), ("db_check", "tcp://db:5432")]).unwrap();
+        assert_eq!(p.promote_cmd.unwrap(), ["/opt/omflow/Booster/bin/role", "active"]);
+        assert_eq!(p.db_check, Some(Probe::Tcp { host: "db".into(), port: 5432 }));
+    }
+
+    #[test]
+    fn wrong_everywhere_is_6() {
+        for vars in [
+            &[("port", "0")][..],
+            &[("port", "70000")],
+            &[("port", "x")],
+            &[("install_dir", "opt/omflow")],
+            &[("db_check", "db:5432")],
+            &[("promote_cmd", "booster-role active")],
+            &[("check_host", "a b")],
+            &[("pidfile", "booster.pid")],
+        ] {
+            let err = parse(vars).unwrap_err();
+            assert_eq!(ocf::exit::fault_of(&err).code(), 6, "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn metadata_declares_every_parameter_the_code_reads() {
+        let xml = META.to_xml();
+        for p in PARAMS {
+            assert!(xml.contains(&format!("<parameter name=\"{}\"", p.name)), "{}", p.name);
+        }
+        assert!(xml.contains(r#"<action name="monitor" timeout="30s" interval="10s" depth="0" role="Promoted"/>"#), "{xml}");
+    }
+}

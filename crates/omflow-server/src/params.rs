@@ -1,0 +1,160 @@
+//! The parameters of ocf:mwha:omflow-server (a public interface: admins' CIBs name them) and the
+//! agent's meta-data.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use ocf::exit::OcfError;
+use ocf::meta::{ActionSpec, AgentMeta};
+use ocf::param::{AgentParams, ParamSpec, Values};
+use ocf::probe::Probe;
+
+pub static META: AgentMeta = AgentMeta {
+    name: "omflow-server",
+    version: env!("CARGO_PKG_VERSION"),
+    shortdesc: "OMFLOW Booster Agent and the OMFLOW Server it starts",
+    longdesc: "Manages the OMFLOW Booster Agent of an application node, which starts the OMFLOW Server; run it as a \
+clone on the application nodes, ordered after the Booster clone and the database (the vendor's start order). \
+start runs 'service_script start' and returns once 'service_script status' succeeds and, if probe_url is set, the \
+OMFLOW Server answers it. stop runs 'service_script stop', then sends SIGTERM and SIGKILL to every process \
+whose command line mentions install_dir (and their descendants, the server the agent started) and every orphaned \
+process mentioning server_match (a server that left the agent's process tree), and verifies that none is left, \
+always within the stop timeout. monitor answers 0 when status succeeds, 7 when it fails and no agent or server \
+process is left, 1 otherwise; OCF_CHECK_LEVEL=10 adds probe_url. The servers reach the Active Booster through \
+the Booster virtual IP, so a Booster switch-over needs no restart here. Every command runs without a shell under \
+a deadline. Recommended: start 120s, stop 90s, monitor 30s every 15s, and 60s every 61s with OCF_CHECK_LEVEL=10.",
+    params: PARAMS,
+    actions: &[
+        ActionSpec::new("start", 120),
+        ActionSpec::new("stop", 90),
+        ActionSpec::monitor(30, 15, 0),
+        ActionSpec::new("validate-all", 20),
+        ActionSpec::new("meta-data", 5),
+    ],
+    check_levels: &[0, 10],
+};
+
+static PARAMS: &[ParamSpec] = &[
+    ParamSpec::string(
+        "service_script",
+        "Booster Agent service script",
+        "Absolute path of the Booster Agent's Linux service script, called with start, stop and status.",
+    )
+    .default("/opt/omflow/BoosterAgent/omflow_booster_agent_service"),
+    ParamSpec::string(
+        "install_dir",
+        "Booster Agent install folder",
+        "Absolute path of the Booster Agent install folder. Scripts run from here; on stop every process whose command \
+line mentions this folder, and its descendants, is stopped.",
+    )
+    .default("/opt/omflow/BoosterAgent"),
+    ParamSpec::string(
+        "probe_url",
+        "HTTP address of the OMFLOW Server",
+        "http://host:port/path of the OMFLOW Server started by the agent (healthy on 2xx/3xx), or tcp://host:port. \
+start returns only once it answers; monitor checks it at OCF_CHECK_LEVEL 10. Empty: no check (start returns when \
+status succeeds).",
+    ),
+    ParamSpec::string(
+        "server_match",
+        "How to recognise OMFLOW Server processes",
+        "Absolute path of a folder that the command line of every OMFLOW Server process mentions (e.g. the OMFLOW Server \
+install folder). stop also stops orphaned processes mentioning it (a server that daemonized away from the agent), and \
+monitor reports them as a failure when the agent is stopped. It must not be a parent of install_dir (it would match \
+other OMFLOW components, such as a Booster on the same node). Empty: only the agent's descendants are known.",
+    ),
+    ParamSpec::string(
+        "user",
+        "OS user for the script",
+        "OS user that runs service_script (switched in-process with its groups and a clean environment); on stop, orphaned \
+processes of other users are left alone. Empty: root, as the init system would run the service script.",
+    ),
+    ParamSpec::string(
+        "status_text",
+        "Text of a running status",
+        "When set, 'service_script status' counts as running only if it exits 0 and prints this text (for scripts that \
+always exit 0). Empty: exit status 0 means running, anything else not running.",
+    ),
+];
+
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub service_script: PathBuf,
+    pub install_dir: PathBuf,
+    pub probe_url: Option<Probe>,
+    pub server_match: Option<PathBuf>,
+    pub user: Option<String>,
+    pub status_text: Option<String>,
+}
+
+impl AgentParams for Params {
+    fn from_values(v: &Values) -> Result<Params> {
+        let install_dir = v.required_path("install_dir")?;
+        let server_match = v.path("server_match")?;
+        if let Some(m) = &server_match {
+            if too_broad(m, &install_dir) {
+                return Err(OcfError::configured(format!(
+                    "server_match {} is a parent of install_dir {}: it would match other OMFLOW components",
+                    m.display(),
+                    install_dir.display()
+                )));
+            }
+        }
+        Ok(Params {
+            service_script: v.required_path("service_script")?,
+            probe_url: v.raw("probe_url").map(Probe::parse).transpose()?,
+            server_match,
+            user: v.string("user"),
+            status_text: v.string("status_text"),
+            install_dir,
+        })
+    }
+}
+
+/// `/`, `/opt` or `/opt/omflow` for install_dir `/opt/omflow/BoosterAgent`.
+fn too_broad(server_match: &Path, install_dir: &Path) -> bool {
+    install_dir.starts_with(server_match) && server_match != install_dir
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ocf::env::Env;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Params> {
+        let env = Env::from_vars(vars.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())), "omflow-server");
+        Params::from_values(&Values::new(&env, PARAMS))
+    }
+
+    #[test]
+    fn defaults_are_the_documented_install() {
+        let p = parse(&[]).unwrap();
+        assert_eq!(p.service_script, PathBuf::from("/opt/omflow/BoosterAgent/omflow_booster_agent_service"));
+        assert_eq!(p.install_dir, PathBuf::from("/opt/omflow/BoosterAgent"));
+        assert!(p.probe_url.is_none() && p.server_match.is_none());
+        let p = parse(&[("server_match", "/opt/omflow/OMFLOW"), ("probe_url", "http://127.0.0.1:8000/")]).unwrap();
+        assert_eq!(p.server_match, Some(PathBuf::from("/opt/omflow/OMFLOW")));
+    }
+
+    #[test]
+    fn wrong_everywhere_is_6() {
+        for vars in [
+            &[("server_match", "/opt/omflow")][..],
+            &[("server_match", "/")],
+            &[("server_match", "omflow")],
+            &[("probe_url", "127.0.0.1:8000")],
+            &[("service_script", "omflow_booster_agent_service")],
+        ] {
+            let err = parse(vars).unwrap_err();
+            assert_eq!(ocf::exit::fault_of(&err).code(), 6, "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn metadata_declares_every_parameter_the_code_reads() {
+        let xml = META.to_xml();
+        for p in PARAMS {
+            assert!(xml.contains(&format!("<parameter name=\"{}\"", p.name)), "{}", p.name);
+        }
+    }
+}
