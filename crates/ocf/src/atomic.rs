@@ -29,6 +29,7 @@ use std::time::{Duration, SystemTime};
 
 use nix::libc;
 
+use crate::civil::UtcTime;
 use crate::deadline::Deadline;
 
 /// Marker in the names of temporary files, so leftovers of a killed writer are recognisable.
@@ -359,10 +360,8 @@ pub fn is_temp_name(name: &OsStr) -> bool {
 
 /// A UTC time stamp that sorts like time: `20251125T210502Z`.
 pub fn utc_stamp(time: SystemTime) -> String {
-    let secs = time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    let t = UtcTime::of(time);
+    format!("{:04}{:02}{:02}T{:02}{:02}{:02}Z", t.year, t.month, t.day, t.hour, t.minute, t.second)
 }
 
 /// A name in `dir` starting with `base` that does not exist yet: `base`, `base-2`, `base-3`…
@@ -483,19 +482,6 @@ fn with_path(e: io::Error, path: &Path) -> io::Error {
         return e;
     }
     io::Error::new(e.kind(), format!("{}: {text}", path.display()))
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[cfg(test)]

@@ -12,13 +12,18 @@
 //! - [`fsio`], [`probe`]: filesystem and network checks with deadlines.
 //! - [`state`]: per-boot resource state under `/run/mwha`.
 //! - [`mountinfo`], [`atomic`], [`promotion`]: mounts, atomic file replacement, promotion scores.
+//! - [`service`]: an init-style service script (`SCRIPT {start|stop|status}`) run bounded, the
+//!   parameters of an agent that drives one, and stopping its processes with it.
+//! - [`sockets`]: which processes hold a TCP port (`/proc/net/tcp{,6}` inode → `/proc/*/fd`).
 //! - [`forensics`]: what stuck processes were doing, logged before they are killed.
+//! - `civil`: UTC calendar time for log lines and backup names.
 //! - `sys`: every `unsafe` block.
 //!
 //! Invariant: this crate never names a product.
 
 pub mod action;
 pub mod atomic;
+mod civil;
 pub mod deadline;
 pub mod env;
 pub mod escalate;
@@ -35,6 +40,8 @@ pub mod pidfile;
 pub mod probe;
 pub mod proc;
 pub mod promotion;
+pub mod service;
+pub mod sockets;
 pub mod spawn;
 pub mod state;
 mod sys;

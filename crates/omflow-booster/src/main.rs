@@ -27,11 +27,10 @@ use ocf::exit::{OcfError, Status};
 use ocf::identity::{self, PidCheck, ProcRef, ProductMatch};
 use ocf::pidfile::{PidFile, PidFileState};
 use ocf::promotion::{Notification, PromotionScore};
-use ocf::spawn::RunAs;
+use ocf::service::{self, ScriptStatus, ServiceScript, StopShares};
+use ocf::sockets;
 use ocf::state::StateDir;
 use ocf::{fsio, info, warn};
-use omflow::service::{self, ScriptStatus, ServiceScript};
-use omflow::sockets;
 
 use params::{Params, META, SCORE_PROMOTED, SCORE_UNPROMOTED};
 
@@ -49,8 +48,8 @@ fn main() -> std::process::ExitCode {
 
 fn start(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
-    require_install(cx, p)?;
-    let script = service_script(p)?;
+    p.service.require_installed(deadline)?;
+    let script = p.service.script()?;
     match health(p, &script, &deadline.split(0.3), false) {
         Health::Healthy => info!("the Booster is already running"),
         Health::Unready(why) => info!("the Booster is starting ({why}): waiting for it"),
@@ -58,9 +57,9 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
             // Leftovers of a crashed Booster would keep the port or confuse the new one.
             warn!("{why}: stopping what is left before start");
             stop_booster(p, Some(&script), &deadline.split(0.5))?;
-            launch(p, &script, deadline)?;
+            script.start(&deadline.split(0.8))?;
         }
-        Health::Stopped(_) => launch(p, &script, deadline)?,
+        Health::Stopped(_) => script.start(&deadline.split(0.8))?,
     }
     let mut last = String::from("no check yet");
     let mut quiet_polls = 0;
@@ -98,7 +97,7 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
 
 fn stop(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
-    let script = service_script(p).inspect_err(|err| warn!("{err:#}")).ok();
+    let script = p.service.script().inspect_err(|err| warn!("{err:#}")).ok();
     // The score goes last, but its time is reserved first: a stop that used the whole budget
     // must still withdraw it.
     let work = deadline.within(deadline.remaining().saturating_sub(Duration::from_secs(3)));
@@ -113,14 +112,15 @@ fn stop(cx: &Ctx, p: &Params) -> Result<()> {
 fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
     let deadline = cx.deadline();
     let role = role(cx);
-    if !fsio::exists(deadline, &p.service_script)? {
+    let service_script = &p.service.service_script;
+    if !fsio::exists(deadline, service_script)? {
         if cx.is_probe() {
-            info!("{} is absent on this node: not running", p.service_script.display());
+            info!("{} is absent on this node: not running", service_script.display());
             return Ok(Status::Stopped);
         }
-        return Err(failed(role, format!("{} is absent", p.service_script.display())));
+        return Err(failed(role, format!("{} is absent", service_script.display())));
     }
-    let script = service_script(p)?;
+    let script = p.service.script()?;
     match health(p, &script, deadline, cx.check_level() >= 10) {
         Health::Healthy => {
             if cx.is_probe() {
@@ -145,7 +145,7 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
 
 fn promote(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
-    let script = service_script(p)?;
+    let script = p.service.script()?;
     match health(p, &script, &deadline.split(0.4), false) {
         Health::Healthy => {}
         Health::Stopped(why) | Health::Unready(why) | Health::Failed(why) => {
@@ -166,7 +166,7 @@ fn promote(cx: &Ctx, p: &Params) -> Result<()> {
 
 fn demote(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
-    let script = service_script(p)?;
+    let script = p.service.script()?;
     let status = script.status(&deadline.split(0.4));
     if let ScriptStatus::NotRunning(why) = &status {
         // Demote after a failure (rc 9) precedes a stop: nothing to switch.
@@ -189,8 +189,8 @@ fn notify(cx: &Ctx, _p: &Params) -> Result<()> {
 }
 
 fn validate(cx: &Ctx, p: &Params) -> Result<()> {
-    require_install(cx, p)?;
-    run_as(p)?;
+    p.service.require_installed(cx.deadline())?;
+    p.service.run_as()?;
     for (name, cmd) in [("promote_cmd", &p.promote_cmd), ("demote_cmd", &p.demote_cmd)] {
         if let Some(program) = cmd.as_ref().and_then(|c| c.first()) {
             if !fsio::exists(cx.deadline(), &PathBuf::from(program))? {
@@ -277,7 +277,7 @@ fn health(p: &Params, script: &ServiceScript, deadline: &Deadline, check_db: boo
             if let Ok(Some(main)) = main {
                 return Health::Failed(format!("{why}, but pid {} from the PID file is running", main.pid));
             }
-            let left = processes(p, None).find(&mut Default::default());
+            let left = p.service.processes(None).find(&mut Default::default());
             if !left.is_empty() {
                 return Health::Failed(format!("{why}, but Booster processes {:?} are left", pids(&left)));
             }
@@ -311,16 +311,6 @@ fn pids(refs: &[ProcRef]) -> Vec<i32> {
     refs.iter().map(|r| r.pid).collect()
 }
 
-/// `service_script start`: it must exit 0 (readiness is checked afterwards).
-fn launch(p: &Params, script: &ServiceScript, deadline: &Deadline) -> Result<()> {
-    let done = script.run("start", &deadline.split(0.8))?;
-    if !done.success() {
-        bail!("{} start {}: {}", p.service_script.display(), done.describe(), done.last_line());
-    }
-    info!("{} start {} after {:.1}s", p.service_script.display(), done.describe(), done.elapsed.as_secs_f64());
-    Ok(())
-}
-
 /// `service_script stop` (if there is one), then SIGTERM/SIGKILL to the processes mentioning
 /// install_dir, then to the holders of the port, then verify.
 fn stop_booster(p: &Params, script: Option<&ServiceScript>, deadline: &Deadline) -> Result<()> {
@@ -328,30 +318,11 @@ fn stop_booster(p: &Params, script: Option<&ServiceScript>, deadline: &Deadline)
         warn!("{err:#}");
         None
     });
-    let targets = processes(p, main);
-    let graceful = |step: &Deadline| -> Result<()> {
-        let Some(script) = script else { bail!("no service script to run") };
-        let done = script.run("stop", step)?;
-        info!("{} stop {} after {:.1}s", p.service_script.display(), done.describe(), done.elapsed.as_secs_f64());
-        Ok(())
-    };
-    let script_present = script.is_some_and(|s| s.script.exists());
-    let plan = StopPlan {
-        graceful: script_present.then_some(&graceful as _),
-        graceful_share: 0.5,
-        graceful_linger: Duration::from_secs(10),
-        term_share: 0.5,
-        thread_dump: None,
-    };
-    match escalate::stop(&targets, &plan, &deadline.split(0.7)) {
-        StopOutcome::AlreadyStopped => {
-            // Nothing mentions install_dir; the service may still run under another name.
-            if script_present {
-                if let Err(err) = graceful(&deadline.split(0.4)) {
-                    warn!("{err:#}");
-                }
-            }
-        }
+    let targets = p.service.processes(main);
+    // When nothing mentions install_dir, `service_script stop` still runs: the service may run
+    // under another name.
+    match service::stop_service(script, &targets, StopShares { escalate: 0.7, script_only: 0.4 }, deadline) {
+        StopOutcome::AlreadyStopped => {}
         StopOutcome::Stopped { after, elapsed } => info!("Booster processes stopped after {after:?} in {:.1}s", elapsed.as_secs_f64()),
         StopOutcome::Survived(pids) => bail!("Booster processes {pids:?} survived SIGKILL"),
     }
@@ -360,7 +331,7 @@ fn stop_booster(p: &Params, script: Option<&ServiceScript>, deadline: &Deadline)
         let holders = sockets::port_holders(p.port);
         let Some(first) = holders.first() else { break };
         warn!("pid(s) {:?} still hold port {}: stopping them", pids(&holders), p.port);
-        let holder = ProductProcesses { main: Some(*first), product: ProductMatch::new(&p.install_dir), uid: None };
+        let holder = ProductProcesses { main: Some(*first), product: ProductMatch::new(&p.service.install_dir), uid: None };
         let plan = StopPlan { graceful: None, graceful_share: 0.0, graceful_linger: Duration::ZERO, term_share: 0.5, thread_dump: None };
         if let StopOutcome::Survived(pids) = escalate::stop(&holder, &plan, &deadline.split(0.5)) {
             bail!("pid(s) {pids:?} holding port {} survived SIGKILL", p.port);
@@ -377,18 +348,13 @@ fn stop_booster(p: &Params, script: Option<&ServiceScript>, deadline: &Deadline)
     Ok(())
 }
 
-fn processes(p: &Params, main: Option<ProcRef>) -> ProductProcesses {
-    let uid = p.user.as_deref().and_then(|name| RunAs::by_name(name).ok()).map(|u| u.uid());
-    ProductProcesses { main, product: ProductMatch::new(&p.install_dir), uid }
-}
-
 /// The process the PID file names, verified; `Ok(None)` without a PID file or with a stale one.
 fn main_process(p: &Params, deadline: &Deadline) -> Result<Option<ProcRef>> {
     let Some(path) = &p.pidfile else { return Ok(None) };
     let pidfile = PidFile::new(path);
     let state = fsio::bounded(deadline, &format!("reading {}", path.display()), move || pidfile.read())?;
     match state {
-        Ok(PidFileState::Claim { pid, written }) => match identity::verify(pid, written, &ProductMatch::new(&p.install_dir)) {
+        Ok(PidFileState::Claim { pid, written }) => match identity::verify(pid, written, &ProductMatch::new(&p.service.install_dir)) {
             PidCheck::Verified(main) => Ok(Some(main)),
             other => {
                 ocf::debug!("PID file {}: {other:?}", path.display());
@@ -404,36 +370,12 @@ fn main_process(p: &Params, deadline: &Deadline) -> Result<Option<ProcRef>> {
     }
 }
 
-fn run_as(p: &Params) -> Result<Option<RunAs>> {
-    p.user.as_deref().map(RunAs::by_name).transpose()
-}
-
-fn service_script(p: &Params) -> Result<ServiceScript> {
-    Ok(ServiceScript {
-        script: p.service_script.clone(),
-        cwd: p.install_dir.is_dir().then(|| p.install_dir.clone()),
-        run_as: run_as(p)?,
-        running_text: p.status_text.clone(),
-    })
-}
-
 fn run_hook(name: &str, cmd: &[String], p: &Params, deadline: &Deadline) -> Result<()> {
-    let cwd = p.install_dir.is_dir().then(|| p.install_dir.clone());
-    let done = service::run_argv(cmd, cwd.as_ref(), run_as(p)?.as_ref(), deadline)?;
+    let script = p.service.script()?;
+    let done = service::run_argv(cmd, script.cwd.as_ref(), script.run_as.as_ref(), deadline)?;
     if !done.success() {
         bail!("{name} {}: {}", done.describe(), done.last_line());
     }
     info!("{name} {} after {:.1}s", done.describe(), done.elapsed.as_secs_f64());
-    Ok(())
-}
-
-/// service_script and install_dir must exist on this node (5 otherwise).
-fn require_install(cx: &Ctx, p: &Params) -> Result<()> {
-    if !fsio::exists(cx.deadline(), &p.install_dir)? {
-        return Err(OcfError::installed(format!("install_dir {} not found", p.install_dir.display())));
-    }
-    if !fsio::exists(cx.deadline(), &p.service_script)? {
-        return Err(OcfError::installed(format!("service_script {} not found", p.service_script.display())));
-    }
     Ok(())
 }

@@ -8,6 +8,7 @@ use ocf::exit::OcfError;
 use ocf::meta::{ActionSpec, AgentMeta};
 use ocf::param::{AgentParams, ParamSpec, Values};
 use ocf::probe::Probe;
+use ocf::service::{self, ServiceParams};
 
 pub static META: AgentMeta = AgentMeta {
     name: "omflow-booster",
@@ -97,12 +98,7 @@ whitespace into program and arguments, no shell; the program must be an absolute
 environment); on stop, leftover processes of other users are left alone. Empty: root, as the init system would run \
 the service script.",
     ),
-    ParamSpec::string(
-        "status_text",
-        "Text of a running status",
-        "When set, 'service_script status' counts as running only if it exits 0 and prints this text (for scripts that \
-always exit 0). Empty: exit status 0 means running, anything else not running.",
-    ),
+    service::STATUS_TEXT,
     ParamSpec::string(
         "pidfile",
         "PID file of the Booster",
@@ -117,15 +113,13 @@ pub const SCORE_PROMOTED: i64 = 10;
 
 #[derive(Debug, Clone)]
 pub struct Params {
-    pub service_script: PathBuf,
-    pub install_dir: PathBuf,
+    /// service_script, install_dir, user, status_text.
+    pub service: ServiceParams,
     pub port: u16,
     pub check_host: String,
     pub db_check: Option<Probe>,
     pub promote_cmd: Option<Vec<String>>,
     pub demote_cmd: Option<Vec<String>>,
-    pub user: Option<String>,
-    pub status_text: Option<String>,
     pub pidfile: Option<PathBuf>,
 }
 
@@ -139,15 +133,12 @@ impl AgentParams for Params {
             return Err(OcfError::configured(format!("check_host {check_host:?} is not a host name or address")));
         }
         Ok(Params {
-            service_script: v.required_path("service_script")?,
-            install_dir: v.required_path("install_dir")?,
+            service: ServiceParams::from_values(v)?,
             port,
             check_host,
             db_check: v.raw("db_check").map(Probe::parse).transpose()?,
             promote_cmd: command(v, "promote_cmd")?,
             demote_cmd: command(v, "demote_cmd")?,
-            user: v.string("user"),
-            status_text: v.string("status_text"),
             pidfile: v.path("pidfile")?,
         })
     }
@@ -184,11 +175,11 @@ mod tests {
     #[test]
     fn defaults_are_the_documented_install() {
         let p = parse(&[]).unwrap();
-        assert_eq!(p.service_script, PathBuf::from("/opt/omflow/Booster/omflow_booster_service"));
-        assert_eq!(p.install_dir, PathBuf::from("/opt/omflow/Booster"));
+        assert_eq!(p.service.service_script, PathBuf::from("/opt/omflow/Booster/omflow_booster_service"));
+        assert_eq!(p.service.install_dir, PathBuf::from("/opt/omflow/Booster"));
         assert_eq!(p.port, 5169);
         assert_eq!(p.port_probe(), Probe::Tcp { host: "127.0.0.1".into(), port: 5169 });
-        assert!(p.db_check.is_none() && p.promote_cmd.is_none() && p.user.is_none());
+        assert!(p.db_check.is_none() && p.promote_cmd.is_none() && p.service.user.is_none());
         let p = parse(&[("promote_cmd", " /opt/omflow/Booster/bin/role  active "), ("db_check", "tcp://db:5432")]).unwrap();
         assert_eq!(p.promote_cmd.unwrap(), ["/opt/omflow/Booster/bin/role", "active"]);
         assert_eq!(p.db_check, Some(Probe::Tcp { host: "db".into(), port: 5432 }));

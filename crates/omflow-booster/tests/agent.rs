@@ -1,12 +1,10 @@
 //! The omflow-booster binary driven like Pacemaker drives it, against the stand-in OMFLOW Booster
 //! from `tests/standin/omflow`, with a fake crm_attribute that records the promotion scores.
 
-mod support;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{alive, expect, fake_db, hold_port, run, with, Omflow, RECURRING};
+use testkit::omflow::{alive, expect, fake_db, hold_port, run, with, Omflow, RECURRING};
 use testkit::AgentRun;
 
 const AGENT: &str = env!("CARGO_BIN_EXE_omflow-booster");

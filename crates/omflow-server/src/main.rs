@@ -18,11 +18,10 @@ use anyhow::{bail, Context, Result};
 use ocf::action::{Agent, Ctx};
 use ocf::deadline::Deadline;
 use ocf::escalate::{self, ProductProcesses, StopOutcome, StopPlan};
-use ocf::exit::{OcfError, Status};
+use ocf::exit::Status;
 use ocf::identity::ProductMatch;
-use ocf::spawn::RunAs;
+use ocf::service::{self, ScriptStatus, ServiceScript, StopShares};
 use ocf::{fsio, info, warn};
-use omflow::service::{ScriptStatus, ServiceScript};
 
 use params::{Params, META};
 
@@ -32,8 +31,8 @@ fn main() -> std::process::ExitCode {
 
 fn start(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
-    require_install(cx, p)?;
-    let script = service_script(p)?;
+    p.service.require_installed(deadline)?;
+    let script = p.service.script()?;
     match script.status(&deadline.split(0.3)) {
         ScriptStatus::Running => info!("the Booster Agent is already running"),
         ScriptStatus::NotRunning(why) | ScriptStatus::Unknown(why) => {
@@ -42,11 +41,7 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
                 warn!("{why}, but processes {left:?} are left: stopping them before start");
                 stop_processes(p, Some(&script), &deadline.split(0.5))?;
             }
-            let done = script.run("start", &deadline.split(0.8))?;
-            if !done.success() {
-                bail!("{} start {}: {}", p.service_script.display(), done.describe(), done.last_line());
-            }
-            info!("{} start {} after {:.1}s", p.service_script.display(), done.describe(), done.elapsed.as_secs_f64());
+            script.start(&deadline.split(0.8))?;
         }
     }
     let mut last = String::from("no check yet");
@@ -90,20 +85,21 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
 }
 
 fn stop(cx: &Ctx, p: &Params) -> Result<()> {
-    let script = service_script(p).inspect_err(|err| warn!("{err:#}")).ok();
+    let script = p.service.script().inspect_err(|err| warn!("{err:#}")).ok();
     stop_processes(p, script.as_ref(), cx.deadline())
 }
 
 fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
     let deadline = cx.deadline();
-    if !fsio::exists(deadline, &p.service_script)? {
+    let service_script = &p.service.service_script;
+    if !fsio::exists(deadline, service_script)? {
         if cx.is_probe() {
-            info!("{} is absent on this node: not running", p.service_script.display());
+            info!("{} is absent on this node: not running", service_script.display());
             return Ok(Status::Stopped);
         }
-        bail!("{} is absent", p.service_script.display());
+        bail!("{} is absent", service_script.display());
     }
-    let script = service_script(p)?;
+    let script = p.service.script()?;
     match script.status(&deadline.split(0.6)) {
         ScriptStatus::Running => {}
         ScriptStatus::NotRunning(why) => {
@@ -125,44 +121,24 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
 }
 
 fn validate(cx: &Ctx, p: &Params) -> Result<()> {
-    require_install(cx, p)?;
-    run_as(p)?;
+    p.service.require_installed(cx.deadline())?;
+    p.service.run_as()?;
     Ok(())
 }
 
 /// `service_script stop` as the graceful step for the agent's processes (and descendants), then
 /// the orphaned server processes, then verify.
 fn stop_processes(p: &Params, script: Option<&ServiceScript>, deadline: &Deadline) -> Result<()> {
-    let uid = uid(p);
-    let agent = ProductProcesses { main: None, product: ProductMatch::new(&p.install_dir), uid };
-    let graceful = |step: &Deadline| -> Result<()> {
-        let Some(script) = script else { bail!("no service script to run") };
-        let done = script.run("stop", step)?;
-        info!("{} stop {} after {:.1}s", p.service_script.display(), done.describe(), done.elapsed.as_secs_f64());
-        Ok(())
-    };
-    let script_present = script.is_some_and(|s| s.script.exists());
-    let plan = StopPlan {
-        graceful: script_present.then_some(&graceful as _),
-        graceful_share: 0.5,
-        graceful_linger: Duration::from_secs(10),
-        term_share: 0.5,
-        thread_dump: None,
-    };
-    match escalate::stop(&agent, &plan, &deadline.split(0.6)) {
-        StopOutcome::AlreadyStopped => {
-            // Nothing mentions install_dir; the script may still know of something.
-            if script_present {
-                if let Err(err) = graceful(&deadline.split(0.3)) {
-                    warn!("{err:#}");
-                }
-            }
-        }
+    let agent = p.service.processes(None);
+    // When nothing mentions install_dir, `service_script stop` still runs: the script may know of
+    // something.
+    match service::stop_service(script, &agent, StopShares { escalate: 0.6, script_only: 0.3 }, deadline) {
+        StopOutcome::AlreadyStopped => {}
         StopOutcome::Stopped { after, elapsed } => info!("Booster Agent stopped after {after:?} in {:.1}s", elapsed.as_secs_f64()),
         StopOutcome::Survived(pids) => bail!("Booster Agent processes {pids:?} survived SIGKILL"),
     }
     if let Some(dir) = &p.server_match {
-        let servers = ProductProcesses { main: None, product: ProductMatch::new(dir), uid };
+        let servers = ProductProcesses { main: None, product: ProductMatch::new(dir), uid: agent.uid };
         let plan = StopPlan { graceful: None, graceful_share: 0.0, graceful_linger: Duration::ZERO, term_share: 0.6, thread_dump: None };
         match escalate::stop(&servers, &plan, deadline) {
             StopOutcome::AlreadyStopped => {}
@@ -181,8 +157,8 @@ fn stop_processes(p: &Params, script: Option<&ServiceScript>, deadline: &Deadlin
 
 /// Orphaned processes of the agent or the server (and their descendants).
 fn leftovers(p: &Params) -> Vec<i32> {
-    let uid = uid(p);
-    let mut dirs = vec![p.install_dir.clone()];
+    let uid = p.service.uid();
+    let mut dirs = vec![p.service.install_dir.clone()];
     dirs.extend(p.server_match.clone());
     let mut pids: Vec<i32> = dirs
         .iter()
@@ -192,32 +168,4 @@ fn leftovers(p: &Params) -> Vec<i32> {
     pids.sort_unstable();
     pids.dedup();
     pids
-}
-
-fn uid(p: &Params) -> Option<u32> {
-    p.user.as_deref().and_then(|name| RunAs::by_name(name).ok()).map(|u| u.uid())
-}
-
-fn run_as(p: &Params) -> Result<Option<RunAs>> {
-    p.user.as_deref().map(RunAs::by_name).transpose()
-}
-
-fn service_script(p: &Params) -> Result<ServiceScript> {
-    Ok(ServiceScript {
-        script: p.service_script.clone(),
-        cwd: p.install_dir.is_dir().then(|| p.install_dir.clone()),
-        run_as: run_as(p)?,
-        running_text: p.status_text.clone(),
-    })
-}
-
-/// service_script and install_dir must exist on this node (5 otherwise).
-fn require_install(cx: &Ctx, p: &Params) -> Result<()> {
-    if !fsio::exists(cx.deadline(), &p.install_dir)? {
-        return Err(OcfError::installed(format!("install_dir {} not found", p.install_dir.display())));
-    }
-    if !fsio::exists(cx.deadline(), &p.service_script)? {
-        return Err(OcfError::installed(format!("service_script {} not found", p.service_script.display())));
-    }
-    Ok(())
 }

@@ -8,6 +8,7 @@ use ocf::exit::OcfError;
 use ocf::meta::{ActionSpec, AgentMeta};
 use ocf::param::{AgentParams, ParamSpec, Values};
 use ocf::probe::Probe;
+use ocf::service::{self, ServiceParams};
 
 pub static META: AgentMeta = AgentMeta {
     name: "omflow-server",
@@ -69,45 +70,31 @@ other OMFLOW components, such as a Booster on the same node). Empty: only the ag
         "OS user that runs service_script (switched in-process with its groups and a clean environment); on stop, orphaned \
 processes of other users are left alone. Empty: root, as the init system would run the service script.",
     ),
-    ParamSpec::string(
-        "status_text",
-        "Text of a running status",
-        "When set, 'service_script status' counts as running only if it exits 0 and prints this text (for scripts that \
-always exit 0). Empty: exit status 0 means running, anything else not running.",
-    ),
+    service::STATUS_TEXT,
 ];
 
 #[derive(Debug, Clone)]
 pub struct Params {
-    pub service_script: PathBuf,
-    pub install_dir: PathBuf,
+    /// service_script, install_dir, user, status_text.
+    pub service: ServiceParams,
     pub probe_url: Option<Probe>,
     pub server_match: Option<PathBuf>,
-    pub user: Option<String>,
-    pub status_text: Option<String>,
 }
 
 impl AgentParams for Params {
     fn from_values(v: &Values) -> Result<Params> {
-        let install_dir = v.required_path("install_dir")?;
+        let service = ServiceParams::from_values(v)?;
         let server_match = v.path("server_match")?;
         if let Some(m) = &server_match {
-            if too_broad(m, &install_dir) {
+            if too_broad(m, &service.install_dir) {
                 return Err(OcfError::configured(format!(
                     "server_match {} is a parent of install_dir {}: it would match other OMFLOW components",
                     m.display(),
-                    install_dir.display()
+                    service.install_dir.display()
                 )));
             }
         }
-        Ok(Params {
-            service_script: v.required_path("service_script")?,
-            probe_url: v.raw("probe_url").map(Probe::parse).transpose()?,
-            server_match,
-            user: v.string("user"),
-            status_text: v.string("status_text"),
-            install_dir,
-        })
+        Ok(Params { service, probe_url: v.raw("probe_url").map(Probe::parse).transpose()?, server_match })
     }
 }
 
@@ -129,8 +116,8 @@ mod tests {
     #[test]
     fn defaults_are_the_documented_install() {
         let p = parse(&[]).unwrap();
-        assert_eq!(p.service_script, PathBuf::from("/opt/omflow/BoosterAgent/omflow_booster_agent_service"));
-        assert_eq!(p.install_dir, PathBuf::from("/opt/omflow/BoosterAgent"));
+        assert_eq!(p.service.service_script, PathBuf::from("/opt/omflow/BoosterAgent/omflow_booster_agent_service"));
+        assert_eq!(p.service.install_dir, PathBuf::from("/opt/omflow/BoosterAgent"));
         assert!(p.probe_url.is_none() && p.server_match.is_none());
         let p = parse(&[("server_match", "/opt/omflow/OMFLOW"), ("probe_url", "http://127.0.0.1:8000/")]).unwrap();
         assert_eq!(p.server_match, Some(PathBuf::from("/opt/omflow/OMFLOW")));

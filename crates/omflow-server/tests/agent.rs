@@ -1,14 +1,11 @@
 //! The omflow-server binary driven like Pacemaker drives it, against the stand-in Booster Agent
 //! and OMFLOW Server from `tests/standin/omflow`.
 
-#[path = "../../omflow-booster/tests/support/mod.rs"]
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{alive, expect, run, with, Omflow, RECURRING};
+use testkit::omflow::{alive, expect, run, with, Omflow, RECURRING};
 use testkit::AgentRun;
 
 const AGENT: &str = env!("CARGO_BIN_EXE_omflow-server");

@@ -1,5 +1,7 @@
 //! Test support for mwha agents (dev only): a sandbox directory, a stand-in product built from
-//! `tests/standin/`, running an agent binary in an OCF environment, and waiting with a limit.
+//! `tests/standin/`, running an agent binary in an OCF environment, and waiting with a limit;
+//! `metadata`: an agent's meta-data against xmllint, pcs's schema and ocf-tester; `omflow`: the
+//! stand-in OMFLOW of the omflow-booster and omflow-server tests.
 //!
 //! Invariant: every process a test leaves behind is found by its sandbox path and killed by
 //! PID when the sandbox drops; nothing is ever killed by name.
@@ -13,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+
+pub mod metadata;
+pub mod omflow;
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root exists")

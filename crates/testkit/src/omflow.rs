@@ -1,8 +1,6 @@
-//! Test support for the OMFLOW agents: the stand-in OMFLOW from `tests/standin/omflow`, a fake
-//! `crm_attribute` that records its calls, and running an agent like Pacemaker does with the
-//! per-boot state dir inside the sandbox. Used by both crates (`#[path]` from omflow-server).
-
-#![allow(dead_code)]
+//! Test support for the OMFLOW agents (omflow-booster, omflow-server): the stand-in OMFLOW from
+//! `tests/standin/omflow`, a fake `crm_attribute` that records its calls, and running an agent
+//! like Pacemaker does with the per-boot state dir inside the sandbox.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -11,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use testkit::{free_port, processes_mentioning, repo_root, run_agent, AgentRun, Sandbox};
+use crate::{free_port, processes_mentioning, repo_root, run_agent, AgentRun, Sandbox};
 
 /// A stand-in OMFLOW (Booster, Booster Agent, Server) in a sandbox, with free ports.
 pub struct Omflow {

@@ -9,8 +9,8 @@
 use std::collections::BTreeSet;
 use std::fs;
 
-use ocf::identity::ProcRef;
-use ocf::proc;
+use crate::identity::ProcRef;
+use crate::proc;
 
 /// One line of `/proc/net/tcp{,6}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,24 +38,20 @@ pub fn parse_proc_net_tcp(text: &str) -> Vec<TcpSocket> {
         .collect()
 }
 
+/// The TCP sockets of this network namespace, IPv4 and IPv6 (a table that cannot be read counts
+/// as empty).
+fn tcp_sockets() -> impl Iterator<Item = TcpSocket> {
+    ["/proc/net/tcp", "/proc/net/tcp6"].into_iter().filter_map(|p| fs::read_to_string(p).ok()).flat_map(|text| parse_proc_net_tcp(&text))
+}
+
 /// Inodes of the sockets whose local port is `port`.
 pub fn port_inodes(port: u16) -> BTreeSet<u64> {
-    ["/proc/net/tcp", "/proc/net/tcp6"]
-        .iter()
-        .filter_map(|p| fs::read_to_string(p).ok())
-        .flat_map(|text| parse_proc_net_tcp(&text))
-        .filter(|s| s.local_port == port && s.inode != 0)
-        .map(|s| s.inode)
-        .collect()
+    tcp_sockets().filter(|s| s.local_port == port && s.inode != 0).map(|s| s.inode).collect()
 }
 
 /// Whether something listens on `port`.
 pub fn is_listening(port: u16) -> bool {
-    ["/proc/net/tcp", "/proc/net/tcp6"]
-        .iter()
-        .filter_map(|p| fs::read_to_string(p).ok())
-        .flat_map(|text| parse_proc_net_tcp(&text))
-        .any(|s| s.local_port == port && s.state == LISTEN)
+    tcp_sockets().any(|s| s.local_port == port && s.state == LISTEN)
 }
 
 /// The socket inode an `/proc/<pid>/fd/<n>` link names (`socket:[12345]`).
