@@ -5,6 +5,9 @@ AGENTS := flowsvc sharedfs warp-fixup omflow-booster omflow-server
 # Admin tools on PATH: links to agents that are also command-line tools.
 CLI_LINKS := warp-fixup
 SBINDIR ?= /usr/sbin
+# Pacemaker alert agents (run by the cluster as hacluster, referenced by path in alert definitions).
+ALERT_DIR ?= /usr/lib/mwha
+ALERTS := mwha-alert
 CARGO ?= cargo
 
 .PHONY: build install uninstall test
@@ -16,9 +19,13 @@ install: build
 	for agent in $(AGENTS); do install -m 0755 target/release/$$agent $(DESTDIR)$(OCF_PROVIDER_DIR)/$$agent; done
 	install -d -m 0755 $(DESTDIR)$(SBINDIR)
 	for cli in $(CLI_LINKS); do ln -sf $(OCF_PROVIDER_DIR)/$$cli $(DESTDIR)$(SBINDIR)/$$cli; done
+	install -d -m 0755 $(DESTDIR)$(ALERT_DIR)
+	for alert in $(ALERTS); do install -m 0755 target/release/$$alert $(DESTDIR)$(ALERT_DIR)/$$alert; done
 
 uninstall:
 	for cli in $(CLI_LINKS); do rm -f $(DESTDIR)$(SBINDIR)/$$cli; done
+	for alert in $(ALERTS); do rm -f $(DESTDIR)$(ALERT_DIR)/$$alert; done
+	-rmdir $(DESTDIR)$(ALERT_DIR)
 	for agent in $(AGENTS); do rm -f $(DESTDIR)$(OCF_PROVIDER_DIR)/$$agent; done
 	-rmdir $(DESTDIR)$(OCF_PROVIDER_DIR)
 

@@ -140,7 +140,7 @@ fn hung_stop_ignoring_fsstop_and_sigterm_finishes_inside_the_timeout() {
     assert!(r.elapsed < Duration::from_secs(12), "stop took {:?} of a 12 s timeout", r.elapsed);
     assert!(r.stderr.contains("SIGKILL"), "{}", r.stderr);
     // Forensics: what each stuck process was doing, logged before SIGKILL.
-    assert!(r.stderr.contains("[MWHA-W902] still running after SIGTERM, before SIGKILL: pid"), "{}", r.stderr);
+    assert!(r.stderr.contains("[MWHA6002W] still running after SIGTERM, before SIGKILL: pid"), "{}", r.stderr);
     assert!(r.stderr.contains("wchan"), "{}", r.stderr);
     // thread_dump=true: SIGQUIT first, so the "JVMs" wrote their dumps to the console log.
     let console = fs::read_to_string(s.warp.data_dir.join("log/flowsvc-console.log")).unwrap();
@@ -316,10 +316,10 @@ fn a_check_creeping_toward_its_timeout_logs_the_delay_warning() {
         &[("OCF_RESKEY_CRM_meta_interval", "10000"), ("OCF_CHECK_LEVEL", "10"), ("OCF_RESKEY_CRM_meta_timeout", "3000")],
     );
     expect(&r, 0, "a slow but successful check");
-    assert!(r.stderr.contains("[MWHA-W901] fsctrl status took 1."), "{}", r.stderr);
+    assert!(r.stderr.contains("[MWHA6001W] fsctrl status took 1."), "{}", r.stderr);
     assert!(r.stderr.contains("of a 3 s monitor"), "{}", r.stderr);
     let quick = with_level("0", &[("install_dir", &install), ("warn_ratio", "0.3")]);
-    assert!(!quick.stderr.contains("MWHA-W901"), "{}", quick.stderr);
+    assert!(!quick.stderr.contains("MWHA6001W"), "{}", quick.stderr);
     expect(&run("monitor", &[("install_dir", &install), ("warn_ratio", "2")]), 6, "warn_ratio above 1");
     expect(&run("stop", &[("install_dir", &install)]), 0, "stop");
 }
@@ -347,7 +347,7 @@ fn deep_check_timeouts_are_tolerated_up_to_the_configured_count() {
     s.warp.set("FSCTRL_HANG=1");
     let first = check();
     expect(&first, 0, "first timeout, tolerated");
-    assert!(first.stderr.contains("[MWHA-W903] fsctrl status timed out (1 of 1 tolerated in a row)"), "{}", first.stderr);
+    assert!(first.stderr.contains("[MWHA6003W] fsctrl status timed out (1 of 1 tolerated in a row)"), "{}", first.stderr);
     let second = check();
     expect(&second, 1, "second timeout in a row");
     assert!(second.exit_reason().unwrap().contains("fsctrl status did not finish"), "{:?}", second.exit_reason());

@@ -19,9 +19,9 @@ use crate::param::{AgentParams, Values};
 use crate::state::StateDir;
 
 /// Message ID of the delay warning (see docs/messages.md).
-pub const DELAY_WARNING_ID: &str = "MWHA-W901";
+pub const DELAY_WARNING_ID: &str = "MWHA6001W";
 /// Message ID of a tolerated deep-check timeout.
-pub const TOLERATED_TIMEOUT_ID: &str = "MWHA-W903";
+pub const TOLERATED_TIMEOUT_ID: &str = "MWHA6003W";
 
 /// The parameters every agent has (see `param::COMMON`).
 #[derive(Debug, Clone, Copy)]

@@ -7,7 +7,7 @@ use std::fs;
 use crate::proc;
 
 /// Message ID of forensics lines (see docs/messages.md).
-pub const STUCK_PROCESS_ID: &str = "MWHA-W902";
+pub const STUCK_PROCESS_ID: &str = "MWHA6002W";
 
 /// One line describing `pid`, or `None` when it is gone.
 pub fn describe(pid: i32) -> Option<String> {

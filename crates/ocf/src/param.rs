@@ -80,7 +80,7 @@ pub static COMMON: &[ParamSpec] = &[
     ParamSpec::string(
         "warn_ratio",
         "Warn when an action uses this share of its timeout",
-        "When an action takes more than this fraction of its op timeout, the agent logs a warning (MWHA-W901) naming its \
+        "When an action takes more than this fraction of its op timeout, the agent logs a warning (MWHA6001W) naming its \
 slowest step and that step's time, so a check creeping toward its timeout is seen before Pacemaker records a failure. \
 A decimal between 0 and 1.",
     )
@@ -88,7 +88,7 @@ A decimal between 0 and 1.",
     ParamSpec::string(
         "check_timeouts_tolerated",
         "Consecutive deep-check timeouts tolerated",
-        "How many consecutive timeouts of the OCF_CHECK_LEVEL 10/20 checks pass with a warning (MWHA-W903) before the monitor \
+        "How many consecutive timeouts of the OCF_CHECK_LEVEL 10/20 checks pass with a warning (MWHA6003W) before the monitor \
 fails (like VCS FaultOnMonitorTimeouts). A check that fails for another reason fails at once; a successful check resets the count.",
     )
     .integer()

@@ -29,9 +29,12 @@ impl StateDir {
         &self.dir
     }
 
-    /// Writes `name` (atomically: temp file then rename), creating the directory (0700).
+    /// Writes `name` (atomically: temp file then rename), creating the directory (0700). The
+    /// root (`/run/mwha`) is 0755 so the alert agent, which runs as hacluster, can reach its own
+    /// directory under it.
     pub fn write(&self, name: &str, content: &str) -> io::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new().recursive(true).mode(0o755).create(run_root())?;
         fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir)?;
         let tmp = self.dir.join(format!(".{name}.tmp"));
         fs::write(&tmp, content)?;

@@ -475,7 +475,7 @@ fn a_tolerated_timeout_passes_and_arms_nothing() {
     lab.freeze(&dir);
     let tolerated = rsc.monitor(20);
     expect(&tolerated, 0, "the first timeout is tolerated");
-    assert!(tolerated.stderr.contains("MWHA-W903"), "{}", tolerated.stderr);
+    assert!(tolerated.stderr.contains("MWHA6003W"), "{}", tolerated.stderr);
     lab.thaw(&dir);
     assert!(wait_until(Duration::from_secs(5), || io_check_children(&dir).is_empty()), "the stuck child ended after thawing");
     expect(&rsc.monitor(20), 0, "a good check resets the count");

@@ -1,0 +1,415 @@
+//! From an event (and what the cluster remembers about it) to catalogue messages. Pure: the
+//! facts are gathered beforehand by `main.rs`, so every decision here is tested against the
+//! environments recorded on Pacemaker 2.1.5 (`fixtures/alerts-2.1.5.env`).
+//!
+//! Which events give no line: cancelled operations (every recovery cancels the recurring
+//! monitor first), expected results of monitors (the first result of every recurring monitor
+//! after a start is reported by Pacemaker), and successful notify, reload and migrate_to.
+
+use crate::catalogue::{self, Entry};
+use crate::cluster::Previous;
+use crate::event::{Event, Kind, EXEC_CANCELLED, EXEC_DONE};
+
+/// What the cluster told us beyond the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Facts {
+    /// This node's name (uname -n), the node that runs the agent.
+    pub reporter: String,
+    /// The agent's exit reason, read from the CIB record of a failed operation.
+    pub exit_reason: Option<String>,
+    /// For a start or promote: where the resource (or the primary) was before.
+    pub previous: Option<Previous>,
+    /// For a start: the last recent failure of the resource on this node ("monitor failed (rc 7)").
+    pub recent_failure_here: Option<String>,
+    /// For a membership event: whether this node's quorum changed.
+    pub quorum: Option<QuorumChange>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuorumChange {
+    Lost,
+    Regained,
+}
+
+/// Which facts an event needs, so only those commands run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Nothing,
+    /// A failed resource operation: its exit reason.
+    ExitReason,
+    /// A successful start: where it was before, or whether it failed here.
+    Location,
+    /// A successful promote: where the primary was before.
+    PreviousPrimary,
+    /// A membership change: the quorum state.
+    Quorum,
+}
+
+pub fn needs(event: &Event) -> Needs {
+    match event.kind {
+        Kind::Resource => {
+            if event.status == Some(EXEC_CANCELLED) {
+                Needs::Nothing
+            } else if !event.succeeded() {
+                Needs::ExitReason
+            } else {
+                match event.task.as_str() {
+                    "start" | "migrate_from" => Needs::Location,
+                    "promote" => Needs::PreviousPrimary,
+                    _ => Needs::Nothing,
+                }
+            }
+        }
+        Kind::Node => Needs::Quorum,
+        _ => Needs::Nothing,
+    }
+}
+
+/// One message: a catalogue entry and its fields.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub entry: &'static Entry,
+    pub fields: Vec<(&'static str, String)>,
+}
+
+impl Message {
+    fn new(entry: &'static Entry, fields: Vec<(&'static str, String)>) -> Message {
+        Message { entry, fields }
+    }
+
+    pub fn text(&self) -> String {
+        catalogue::render(self.entry.text, &self.fields)
+    }
+
+    pub fn field(&self, name: &str) -> &str {
+        self.fields.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// The messages for an event: usually one, two when a membership change also changed quorum,
+/// none for routine results.
+pub fn classify(event: &Event, facts: &Facts) -> Vec<Message> {
+    let reporter = || ("reporter", facts.reporter.clone());
+    match &event.kind {
+        Kind::Resource => resource(event, facts).into_iter().collect(),
+        Kind::Node => {
+            let node = ("node", event.node.clone());
+            let mut out = vec![match event.desc.as_str() {
+                "lost" => Message::new(&catalogue::NODE_LOST, vec![node, reporter()]),
+                "member" => Message::new(&catalogue::NODE_JOINED, vec![node, reporter()]),
+                state => Message::new(&catalogue::NODE_STATE, vec![node, ("state", state.to_string()), reporter()]),
+            }];
+            match facts.quorum {
+                Some(QuorumChange::Lost) => out.push(Message::new(&catalogue::QUORUM_LOST, vec![reporter()])),
+                Some(QuorumChange::Regained) => out.push(Message::new(&catalogue::QUORUM_REGAINED, vec![reporter()])),
+                None => {}
+            }
+            out
+        }
+        Kind::Fencing => {
+            let fields = vec![
+                ("node", event.node.clone()),
+                ("task", event.task.clone()),
+                ("rc", event.rc.map_or_else(|| "?".to_string(), |rc| rc.to_string())),
+                ("desc", event.desc.clone()),
+                reporter(),
+            ];
+            let entry = if event.rc == Some(0) { &catalogue::NODE_FENCED } else { &catalogue::FENCING_FAILED };
+            vec![Message::new(entry, fields)]
+        }
+        Kind::Attribute => vec![Message::new(
+            &catalogue::ATTRIBUTE_CHANGED,
+            vec![
+                ("name", event.attribute_name.clone()),
+                ("node", event.node.clone()),
+                ("value", event.attribute_value.clone()),
+                reporter(),
+            ],
+        )],
+        Kind::Other(kind) => {
+            vec![Message::new(&catalogue::UNKNOWN_KIND, vec![("kind", kind.clone()), ("node", event.node.clone()), reporter()])]
+        }
+    }
+}
+
+fn resource(event: &Event, facts: &Facts) -> Option<Message> {
+    if event.status == Some(EXEC_CANCELLED) {
+        return None;
+    }
+    let base = [("rsc", event.rsc.clone()), ("node", event.node.clone()), ("reporter", facts.reporter.clone())];
+    let with = |extra: Vec<(&'static str, String)>| -> Vec<(&'static str, String)> { base.iter().cloned().chain(extra).collect() };
+
+    if event.succeeded() {
+        return match event.task.as_str() {
+            "start" | "migrate_from" => Some(match (&facts.previous, &facts.recent_failure_here) {
+                (Some(prev), _) => {
+                    Message::new(&catalogue::RSC_MOVED, with(vec![("from", prev.node.clone()), ("why", prev.why.text(&prev.node))]))
+                }
+                (None, Some(failure)) => Message::new(&catalogue::RSC_AVAILABLE_AGAIN, with(vec![("after", format!(" after {failure}"))])),
+                (None, None) => Message::new(&catalogue::RSC_STARTED, with(vec![])),
+            }),
+            "stop" => Some(Message::new(&catalogue::RSC_STOPPED, with(vec![]))),
+            "promote" => Some(match &facts.previous {
+                Some(prev) => {
+                    Message::new(&catalogue::PRIMARY_MOVED, with(vec![("from", prev.node.clone()), ("why", prev.why.text(&prev.node))]))
+                }
+                None => Message::new(&catalogue::PROMOTED, with(vec![])),
+            }),
+            "demote" => Some(Message::new(&catalogue::DEMOTED, with(vec![]))),
+            _ => None,
+        };
+    }
+
+    let reason = facts.exit_reason.as_deref().filter(|r| !r.trim().is_empty()).map_or(String::new(), |r| format!(": {}", r.trim()));
+    let failure = format!("{} {}{reason}", event.operation(), event.outcome());
+    let done = event.status.unwrap_or(EXEC_DONE) == EXEC_DONE;
+    Some(match event.task.as_str() {
+        _ if event.is_recurring_monitor() => Message::new(&catalogue::RSC_UNAVAILABLE, with(vec![("failure", failure)])),
+        _ if event.is_probe() && done && event.target_rc == Some(7) && matches!(event.rc, Some(0) | Some(8)) => {
+            let state = if event.rc == Some(8) { "running as primary" } else { "running" };
+            Message::new(&catalogue::RSC_ACTIVE_UNEXPECTEDLY, with(vec![("state", state.to_string())]))
+        }
+        _ if event.is_probe() => Message::new(&catalogue::RSC_UNAVAILABLE, with(vec![("failure", failure)])),
+        "start" => Message::new(&catalogue::RSC_START_FAILED, with(vec![("failure", failure)])),
+        "stop" => Message::new(&catalogue::RSC_STOP_FAILED, with(vec![("failure", failure)])),
+        "promote" | "demote" => Message::new(&catalogue::RSC_ROLE_FAILED, with(vec![("task", event.task.clone()), ("failure", failure)])),
+        _ => Message::new(&catalogue::RSC_OP_FAILED, with(vec![("task", event.task.clone()), ("failure", failure)])),
+    })
+}
+
+/// `2026-11-25T21:19:27.248Z`: the event's time in UTC with milliseconds.
+pub fn utc_stamp(epoch: i64, usec: u32) -> String {
+    let (days, rem) = (epoch.div_euclid(86_400), epoch.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, usec / 1000)
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The line written for a message: time, reporting node, ID, text.
+pub fn line(event: &Event, now_epoch: i64, reporter: &str, message: &Message) -> String {
+    let stamp = match event.epoch {
+        Some(epoch) => utc_stamp(epoch, event.usec),
+        None => utc_stamp(now_epoch, 0),
+    };
+    format!("{stamp} {reporter} {} {}", message.entry.id, message.text())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::cluster::Why;
+
+    const RECORDED: &str = include_str!("fixtures/alerts-2.1.5.env");
+
+    /// The environment of one recorded section.
+    fn recorded(name: &str) -> BTreeMap<String, String> {
+        let mut vars = BTreeMap::new();
+        let mut inside = false;
+        for line in RECORDED.lines() {
+            if let Some(header) = line.strip_prefix("#- ") {
+                inside = header.split(':').next() == Some(name);
+                continue;
+            }
+            if inside {
+                if let Some((k, v)) = line.split_once('=') {
+                    vars.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        assert!(!vars.is_empty(), "no recorded section {name}");
+        vars
+    }
+
+    fn facts(reporter: &str) -> Facts {
+        Facts { reporter: reporter.to_string(), ..Facts::default() }
+    }
+
+    /// The lines for a recorded event with the given facts.
+    fn check(name: &str, facts: Facts, expected: &[&str]) {
+        let event = Event::from_vars(&recorded(name)).unwrap();
+        let got: Vec<String> = classify(&event, &facts).iter().map(|m| line(&event, 0, &facts.reporter, m)).collect();
+        assert_eq!(got, expected, "section {name}");
+    }
+
+    #[test]
+    fn every_recorded_section_parses_and_every_message_is_fully_rendered() {
+        for header in RECORDED.lines().filter_map(|l| l.strip_prefix("#- ")) {
+            let name = header.split(':').next().unwrap();
+            let event = Event::from_vars(&recorded(name)).unwrap_or_else(|| panic!("{name}: no event"));
+            let rich = Facts {
+                reporter: "n9".into(),
+                exit_reason: Some("why".into()),
+                previous: Some(Previous { node: "n8".into(), why: Why::NodeLost }),
+                recent_failure_here: Some("monitor failed (rc 7)".into()),
+                quorum: Some(QuorumChange::Lost),
+            };
+            for facts in [facts("n9"), rich] {
+                for m in classify(&event, &facts) {
+                    let text = m.text();
+                    assert!(!text.contains('{'), "{name}: {} left a placeholder: {text}", m.entry.id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn monitor_failure_is_unavailable_with_rc_and_exit_reason() {
+        check(
+            "monitor-not-running",
+            Facts { exit_reason: Some("No process state file found".into()), ..facts("n1") },
+            &["2026-11-25T21:23:53.624Z n1 MWHA1001E Resource d is unavailable on n1: monitor (every 2s) returned 7 (not running): No process state file found"],
+        );
+        check(
+            "monitor-not-running",
+            facts("n1"),
+            &["2026-11-25T21:23:53.624Z n1 MWHA1001E Resource d is unavailable on n1: monitor (every 2s) returned 7 (not running)"],
+        );
+    }
+
+    #[test]
+    fn injected_failures_and_timeouts_are_unavailable_too() {
+        check(
+            "asyncmon-injected",
+            facts("n2"),
+            &["2026-11-25T21:19:27.248Z n2 MWHA1001E Resource d is unavailable on n2: monitor (injected with crm_resource --fail) returned 1 (error)"],
+        );
+        check(
+            "monitor-timeout",
+            facts("n3"),
+            &["2026-11-25T21:24:16.576Z n3 MWHA1001E Resource t is unavailable on n3: monitor (every 3s) timed out after 2.0s"],
+        );
+        check(
+            "clustermon-legacy",
+            facts("n1"),
+            &["1970-01-01T00:00:00.000Z n1 MWHA1001E Resource d is unavailable on n1: monitor returned 7 (not running)"],
+        );
+    }
+
+    #[test]
+    fn routine_results_give_no_line() {
+        for name in ["monitor-ok-first-result", "monitor-cancelled", "reload-agent-ok", "promoted-monitor-first-result"] {
+            check(name, facts("n1"), &[]);
+        }
+    }
+
+    #[test]
+    fn a_start_is_started_available_again_or_moved() {
+        check("start-ok", facts("n1"), &["2026-11-25T21:18:50.992Z n1 MWHA1011I Resource d started on n1"]);
+        check(
+            "start-ok",
+            Facts { recent_failure_here: Some("monitor failed (rc 7)".into()), ..facts("n1") },
+            &["2026-11-25T21:18:50.992Z n1 MWHA1010I Resource d is available again on n1 after monitor failed (rc 7)"],
+        );
+        let after_failure = Previous { node: "n1".into(), why: Why::Failed("monitor failed (rc 7)".into()) };
+        check(
+            "start-ok-after-move",
+            Facts { previous: Some(after_failure), ..facts("n2") },
+            &["2026-11-25T21:23:53.716Z n2 MWHA1012I Resource d moved from n1 to n2 after monitor failed (rc 7) on n1"],
+        );
+        let lost = Previous { node: "n3".into(), why: Why::NodeLost };
+        check(
+            "start-ok-after-move",
+            Facts { previous: Some(lost), ..facts("n2") },
+            &["2026-11-25T21:23:53.716Z n2 MWHA1012I Resource d moved from n3 to n2 after node n3 was lost"],
+        );
+        check("stop-ok", facts("n1"), &["2026-11-25T21:23:53.676Z n1 MWHA1013I Resource d stopped on n1"]);
+    }
+
+    #[test]
+    fn failed_starts_and_stops_have_their_own_ids() {
+        check(
+            "start-failed",
+            facts("n2"),
+            &["2026-11-25T21:23:59.612Z n2 MWHA1002E Resource e could not be started on n2: start returned 1 (error)"],
+        );
+        let mut vars = recorded("stop-ok");
+        vars.insert("CRM_alert_rc".into(), "1".into());
+        vars.insert("CRM_alert_desc".into(), "error".into());
+        let event = Event::from_vars(&vars).unwrap();
+        let m = &classify(&event, &facts("n1"))[0];
+        assert_eq!(m.entry.id, "MWHA1003C");
+        assert_eq!(
+            m.text(),
+            "Resource d could not be stopped on n1: stop returned 1 (error); Pacemaker will fence the node or block the resource"
+        );
+    }
+
+    #[test]
+    fn promotions_name_the_new_primary() {
+        check(
+            "promote-ok",
+            Facts { previous: Some(Previous { node: "n3".into(), why: Why::Released }), ..facts("n2") },
+            &["2026-11-25T21:24:34.148Z n2 MWHA1020I Primary of st moved from n3 to n2"],
+        );
+        check("promote-ok", facts("n2"), &["2026-11-25T21:24:34.148Z n2 MWHA1021I Resource st promoted to primary on n2"]);
+        check("demote-ok", facts("n3"), &["2026-11-25T21:24:34.064Z n3 MWHA1022I Resource st demoted on n3"]);
+    }
+
+    #[test]
+    fn membership_and_quorum() {
+        check("node-lost-majority", facts("n1"), &["2026-11-25T21:24:54.412Z n1 MWHA2001W Node n3 left the cluster (seen from n1)"]);
+        check(
+            "node-lost-minority",
+            Facts { quorum: Some(QuorumChange::Lost), ..facts("n3") },
+            &[
+                "2026-11-25T21:24:54.412Z n3 MWHA2001W Node n2 left the cluster (seen from n3)",
+                "2026-11-25T21:24:54.412Z n3 MWHA2010C Node n3 lost quorum: its partition may no longer run resources (no-quorum-policy)",
+            ],
+        );
+        check(
+            "node-member",
+            Facts { quorum: Some(QuorumChange::Regained), ..facts("n3") },
+            &[
+                "2026-11-25T21:25:01.240Z n3 MWHA2002I Node n1 joined the cluster (seen from n3)",
+                "2026-11-25T21:25:01.240Z n3 MWHA2011I Node n3 has quorum again",
+            ],
+        );
+    }
+
+    #[test]
+    fn fencing_and_attributes() {
+        check(
+            "fencing-ok",
+            facts("n1"),
+            &["2026-11-25T21:30:01.000Z n1 MWHA3001W Node n2 was fenced (reboot): Operation reboot of n2 by n1 for pacemaker-controld.1234@n1: OK (ref=5b2d7e0a-8a1f-4c7e-9d55-3f0c2a1b9e21)"],
+        );
+        check(
+            "fencing-failed",
+            facts("n1"),
+            &["2026-11-25T21:30:31.000Z n1 MWHA3002C Fencing (reboot) of node n2 failed with rc -62: Operation reboot of n2 by n1 for pacemaker-controld.1234@n1: Timer expired (ref=8c1e)"],
+        );
+        check("attribute", facts("n1"), &["2026-11-25T21:31:00.000Z n1 MWHA4001I Node attribute master-st on n2 is now 10"]);
+    }
+
+    #[test]
+    fn needs_only_what_the_event_uses() {
+        let need = |name: &str| needs(&Event::from_vars(&recorded(name)).unwrap());
+        assert_eq!(need("monitor-not-running"), Needs::ExitReason);
+        assert_eq!(need("monitor-cancelled"), Needs::Nothing);
+        assert_eq!(need("monitor-ok-first-result"), Needs::Nothing);
+        assert_eq!(need("start-ok"), Needs::Location);
+        assert_eq!(need("promote-ok"), Needs::PreviousPrimary);
+        assert_eq!(need("node-member"), Needs::Quorum);
+        assert_eq!(need("fencing-ok"), Needs::Nothing);
+    }
+
+    #[test]
+    fn utc_stamps() {
+        assert_eq!(utc_stamp(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(utc_stamp(1_795_641_567, 248_822), "2026-11-25T21:19:27.248Z");
+    }
+}

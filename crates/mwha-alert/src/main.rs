@@ -1,0 +1,344 @@
+//! mwha-alert: the Pacemaker alert agent of mwha. Pacemaker runs it once per event and
+//! recipient, as user hacluster, with the event in `CRM_alert_*` and the alert's and
+//! recipient's options as environment variables. It writes one line per message, with a stable
+//! ID from the catalogue (`docs/messages.md`), to the recipient (a file, or syslog), then runs
+//! the action configured for the message's class, if any.
+//!
+//! Runbook of one event:
+//! 1. parse the event and the options (a bad option: MWHA9002E, the default is used, exit 2);
+//! 2. gather what the message needs, each step bounded: the exit reason of a failure and the
+//!    history of a start or promote from the CIB, the quorum state for a membership change;
+//! 3. classify (pure) and write each line the recipient wants: one `write(2)` with `O_APPEND`;
+//!    a line that cannot be written goes to syslog as MWHA9001E (stderr if syslog fails too)
+//!    and the agent exits 1;
+//! 4. run the action (bounded, no shell) and report its outcome (MWHA5001I/MWHA5002E; exit 3
+//!    when it failed).
+//!
+//! Everything finishes within [`BUDGET`], well inside Pacemaker's default alert timeout (30 s).
+
+mod actions;
+mod catalogue;
+mod classify;
+mod cluster;
+mod deliver;
+mod event;
+mod man;
+mod options;
+mod state;
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use ocf::deadline::Deadline;
+
+use crate::catalogue::Entry;
+use crate::classify::{Facts, Message, Needs, QuorumChange};
+use crate::event::{Event, Kind};
+use crate::options::{Options, Problem, Recipient};
+
+/// The agent's whole time budget; Pacemaker kills alert agents after the alert's `timeout`
+/// meta-attribute (30 s by default).
+const BUDGET: Duration = Duration::from_secs(20);
+
+/// Exit codes (docs/messages.md, "Exit codes").
+const EXIT_DELIVERED: u8 = 0;
+const EXIT_NOT_DELIVERED: u8 = 1;
+const EXIT_MISCONFIGURED: u8 = 2;
+const EXIT_ACTION_FAILED: u8 = 3;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args.first().map(String::as_str) {
+        None => run(&process_vars(), Mode::Deliver),
+        Some("--print") => run(&process_vars(), Mode::Print),
+        Some("man") => {
+            print!("{}", man::render());
+            EXIT_DELIVERED
+        }
+        Some("--catalogue-md") => {
+            print!("{}", catalogue::markdown());
+            EXIT_DELIVERED
+        }
+        Some("--help" | "-h") => {
+            print!("{}", usage());
+            EXIT_DELIVERED
+        }
+        Some("--version" | "-V") => {
+            println!("mwha-alert {}", env!("CARGO_PKG_VERSION"));
+            EXIT_DELIVERED
+        }
+        Some(other) => {
+            eprintln!("mwha-alert: unknown argument {other:?}\n\n{}", usage());
+            EXIT_MISCONFIGURED
+        }
+    };
+    ExitCode::from(code)
+}
+
+fn process_vars() -> BTreeMap<String, String> {
+    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect()
+}
+
+/// What `run` does with the lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// To the recipient, then the actions: what Pacemaker runs.
+    Deliver,
+    /// To stdout, no action (an admin trying an environment by hand).
+    Print,
+}
+
+/// One event.
+fn run(vars: &BTreeMap<String, String>, mode: Mode) -> u8 {
+    let Some(event) = Event::from_vars(vars) else {
+        eprintln!("mwha-alert: no CRM_alert_kind in the environment; Pacemaker runs this program as an alert agent (see --help)");
+        return EXIT_MISCONFIGURED;
+    };
+    // ocf's own lines (debug lines of bounded commands) follow Pacemaker's HA_LOGFILE/HA_debug
+    // like every mwha agent; without this they would all go to stderr.
+    ocf::log::init("mwha-alert", &ocf::env::Env::from_process("mwha-alert"));
+    let deadline = Deadline::after(BUDGET);
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let reporter = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "localhost".to_string());
+    let (opts, mut problems) = Options::from_vars(vars);
+    let recipient = Recipient::parse(&event.recipient).unwrap_or_else(|error| {
+        problems.push(Problem { option: "recipient".into(), value: event::sanitize(&event.recipient), error });
+        Recipient::Syslog
+    });
+
+    let facts = gather(&event, &opts, reporter.clone(), now, &deadline);
+    let mut messages: Vec<Message> = problems.iter().map(problem_message).collect();
+    // Whatever the recipient's filter says, Pacemaker copies this into pacemaker.log.
+    for m in &messages {
+        eprintln!("mwha-alert: {} {}", m.entry.id, m.text());
+    }
+    messages.extend(classify::classify(&event, &facts));
+
+    let mut out = Outcome { not_delivered: false, misconfigured: !problems.is_empty(), action_failed: false };
+    let crm_vars: Vec<(String, String)> =
+        vars.iter().filter(|(k, _)| k.starts_with("CRM_alert_")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    // Only actions need the state directory here (to run once per event across recipients).
+    let state = (!opts.actions.is_empty()).then(|| state::StateDir::open(&opts.state_dir).ok()).flatten();
+    for message in &messages {
+        let line = classify::line(&event, now, &reporter, message);
+        if mode == Mode::Print {
+            println!("{line}");
+            continue;
+        }
+        if opts.wants(message.entry) {
+            deliver(&recipient, &line, message.entry, &opts, &deadline, &mut out);
+        }
+        let Some(command) = opts.action_for(message.entry, message.field("rsc")) else { continue };
+        let key = state::key(&[
+            &event.node,
+            &event.rsc,
+            &event.task,
+            &event.interval_ms.unwrap_or(0).to_string(),
+            &event.rc.unwrap_or(-1).to_string(),
+            &event.epoch.unwrap_or(now).to_string(),
+            &event.usec.to_string(),
+            message.entry.id,
+            &command.display(),
+        ]);
+        let first = match &state {
+            None => true,
+            Some(s) => s.claim(&key, &deadline.within(Duration::from_secs(2))).unwrap_or(true),
+        };
+        if !first {
+            continue; // another recipient's process of the same event ran it
+        }
+        let result = actions::run(command, actions::environment(message, &line, &crm_vars), &deadline.within(opts.action_timeout));
+        out.action_failed |= !result.ok;
+        let entry = if result.ok { &catalogue::ACTION_DONE } else { &catalogue::ACTION_FAILED };
+        let report = Message {
+            entry,
+            fields: vec![
+                ("for_id", message.entry.id.to_string()),
+                ("node", reporter.clone()),
+                ("command", command.display()),
+                ("outcome", result.outcome),
+                ("output", result.output),
+            ],
+        };
+        let report_line = classify::line(&event, now, &reporter, &report);
+        if opts.wants(entry) || !result.ok {
+            deliver(&recipient, &report_line, entry, &opts, &deadline, &mut out);
+        }
+    }
+    out.code()
+}
+
+struct Outcome {
+    not_delivered: bool,
+    misconfigured: bool,
+    action_failed: bool,
+}
+
+impl Outcome {
+    /// The most important problem decides the code: a lost line, then configuration, then the action.
+    fn code(&self) -> u8 {
+        if self.not_delivered {
+            EXIT_NOT_DELIVERED
+        } else if self.misconfigured {
+            EXIT_MISCONFIGURED
+        } else if self.action_failed {
+            EXIT_ACTION_FAILED
+        } else {
+            EXIT_DELIVERED
+        }
+    }
+}
+
+fn problem_message(p: &Problem) -> Message {
+    Message {
+        entry: &catalogue::BAD_OPTION,
+        fields: vec![("option", p.option.clone()), ("value", p.value.clone()), ("error", p.error.clone())],
+    }
+}
+
+/// Writes the line to the recipient; when that fails, to syslog as MWHA9001E, and when syslog
+/// fails too, to stderr (Pacemaker logs an alert agent's failure and output).
+fn deliver(recipient: &Recipient, line: &str, entry: &Entry, opts: &Options, deadline: &Deadline, out: &mut Outcome) {
+    let result = match recipient {
+        Recipient::File(path) => deliver::append_line(path, line, &deadline.within(Duration::from_secs(5))),
+        Recipient::Syslog => deliver::syslog(opts.syslog_facility, entry.severity, without_stamp(line)),
+    };
+    let Err(error) = result else { return };
+    out.not_delivered = true;
+    let failed = Message {
+        entry: &catalogue::DELIVERY_FAILED,
+        fields: vec![("recipient", recipient.describe()), ("error", format!("{error:#}")), ("line", line.to_string())],
+    };
+    let report = format!("{} {}", failed.entry.id, failed.text());
+    let syslogged = match recipient {
+        Recipient::File(_) => deliver::syslog(opts.syslog_facility, catalogue::DELIVERY_FAILED.severity, &report),
+        Recipient::Syslog => Err(error),
+    };
+    if let Err(syslog_error) = syslogged {
+        eprintln!("mwha-alert: {report} (syslog: {syslog_error:#})");
+    }
+}
+
+/// Syslog stamps records itself: "ts node ID text" → "ID text".
+fn without_stamp(line: &str) -> &str {
+    line.splitn(3, ' ').nth(2).unwrap_or(line)
+}
+
+/// What the messages need beyond the environment; every query is bounded and optional (a
+/// failed query gives a less specific message, never a lost one).
+fn gather(event: &Event, opts: &Options, reporter: String, now: i64, deadline: &Deadline) -> Facts {
+    let mut facts = Facts { reporter, ..Facts::default() };
+    if !opts.query_cluster {
+        return facts;
+    }
+    let at = event.epoch.unwrap_or(now);
+    let since = at - opts.recovery_window.as_secs() as i64;
+    let query = || cluster::query_status(&deadline.within(Duration::from_secs(3)));
+    match classify::needs(event) {
+        Needs::Nothing => {}
+        Needs::ExitReason => {
+            let key = cluster::OpKey {
+                rsc: event.rsc.clone(),
+                node: event.node.clone(),
+                task: event.task.clone(),
+                interval_ms: event.interval_ms.unwrap_or(0),
+                rc: event.rc.unwrap_or(-1),
+                status: event.status.unwrap_or(0),
+            };
+            let what = format!("the CIB record of {} of {} on {}", key.task, key.rsc, key.node);
+            facts.exit_reason = cluster::wait_for_status(deadline, Duration::from_secs(2), &what, |s| {
+                s.op_record(&key, at - 2).map(|op| op.exit_reason.clone())
+            })
+            .ok();
+        }
+        Needs::Location => match query() {
+            Ok(status) => {
+                facts.previous = status.previous_location(&event.rsc, &event.node, since);
+                facts.recent_failure_here = status.recent_failure(&event.rsc, &event.node, since).map(cluster::Op::failure_text);
+            }
+            Err(e) => ocf::warn!("operation history of {} unknown: {e:#}", event.rsc),
+        },
+        Needs::PreviousPrimary => match query() {
+            Ok(status) => facts.previous = status.previous_primary(&event.rsc, &event.node, since),
+            Err(e) => ocf::warn!("operation history of {} unknown: {e:#}", event.rsc),
+        },
+        Needs::Quorum => match cluster::query_quorum(&deadline.within(Duration::from_secs(2))) {
+            Err(e) => ocf::warn!("quorum state unknown: {e:#}"),
+            Ok(quorate) => {
+                let recorded = state::StateDir::open(&opts.state_dir)
+                    .and_then(|s| s.quorum_change(quorate, &state::boot_id(), &deadline.within(Duration::from_secs(2))));
+                facts.quorum = match recorded {
+                    Ok(change) => change,
+                    Err(e) => {
+                        ocf::warn!("quorum changes are reported without state: {e:#}");
+                        // Without state every membership loss seen without quorum is reported.
+                        (!quorate && event.kind == Kind::Node && event.desc == "lost").then_some(QuorumChange::Lost)
+                    }
+                };
+            }
+        },
+    }
+    facts
+}
+
+fn usage() -> String {
+    let mut text = String::from(
+        "mwha-alert: Pacemaker alert agent writing one-line operator messages with stable IDs
+
+usage: Pacemaker runs it with CRM_alert_* in the environment (no arguments)
+       mwha-alert --print          the lines for the CRM_alert_* environment, to stdout, nothing delivered
+       mwha-alert --catalogue-md   the message catalogue (docs/messages.md)
+       mwha-alert man              the manual page (roff)
+       mwha-alert --help | --version
+
+configure (pcs 0.11 / crmsh):
+  pcs alert create id=mwha path=/usr/lib/mwha/mwha-alert
+  pcs alert recipient add mwha id=mwha-log value=/var/log/mwha/alerts.log
+  pcs alert recipient add mwha id=mwha-syslog value=syslog options severity=warning
+  crm configure alert mwha /usr/lib/mwha/mwha-alert to /var/log/mwha/alerts.log
+
+recipients: an absolute file path (one line per message, appended; the directory must be
+writable by hacluster) or `syslog`. No recipient: syslog.
+
+options (alert or recipient instance attributes; the recipient's win):
+",
+    );
+    for (name, default, meaning) in options::OPTIONS {
+        text.push_str(&format!("  {name:<16} {default:<16} {meaning}\n"));
+    }
+    text.push_str(
+        "
+exit: 0 delivered (or filtered), 1 not delivered to the recipient (sent to syslog instead),
+      2 bad option or recipient, 3 the action failed
+",
+    );
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syslog_gets_the_line_without_its_timestamp_and_node() {
+        assert_eq!(without_stamp("2026-11-25T21:19:27.248Z n2 MWHA1001E Resource d is unavailable"), "MWHA1001E Resource d is unavailable");
+    }
+
+    #[test]
+    fn exit_codes_rank_a_lost_line_first() {
+        let code = |not_delivered, misconfigured, action_failed| Outcome { not_delivered, misconfigured, action_failed }.code();
+        assert_eq!(code(false, false, false), 0);
+        assert_eq!(code(true, true, true), 1);
+        assert_eq!(code(false, true, true), 2);
+        assert_eq!(code(false, false, true), 3);
+    }
+
+    #[test]
+    fn usage_lists_every_option() {
+        let u = usage();
+        for (name, _, _) in options::OPTIONS {
+            assert!(u.contains(name), "{name}");
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! The mwha-alert binary run the way Pacemaker runs it: a recorded Pacemaker 2.1.5 environment
+//! plus the recipient and its options, a syslog socket of the test's own (`MWHA_SYSLOG_SOCKET`).
+//! Each test asserts the exit code, what reached the file and syslog, and the time taken:
+//! an alert agent must never hold Pacemaker up, whatever happens to its log directory.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use testkit::{have, is_root, require, Sandbox};
+
+const AGENT: &str = env!("CARGO_BIN_EXE_mwha-alert");
+const RECORDED: &str = include_str!("../src/fixtures/alerts-2.1.5.env");
+
+/// The environment of one recorded section of `alerts-2.1.5.env`.
+fn recorded(name: &str) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    let mut inside = false;
+    for line in RECORDED.lines() {
+        if let Some(header) = line.strip_prefix("#- ") {
+            inside = header.split(':').next() == Some(name);
+        } else if inside {
+            if let Some((k, v)) = line.split_once('=') {
+                vars.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    assert!(!vars.is_empty(), "no recorded section {name}");
+    vars
+}
+
+/// A syslog daemon of the test's own: a datagram socket in the sandbox.
+struct Syslog {
+    socket: UnixDatagram,
+    path: PathBuf,
+}
+
+impl Syslog {
+    fn new(sandbox: &Sandbox) -> Syslog {
+        let path = sandbox.path().join("log.sock");
+        let socket = UnixDatagram::bind(&path).expect("binding a test syslog socket");
+        socket.set_nonblocking(true).expect("non-blocking");
+        // The agent may run as another user in some tests.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).expect("chmod socket");
+        Syslog { socket, path }
+    }
+
+    fn records(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = self.socket.recv(&mut buf) {
+            out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        out
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+/// Runs the agent with a recorded event, the recipient, options, and the test's syslog.
+fn run_with(program: &[&str], event: &str, recipient: &str, options: &[(&str, &str)], syslog: &Path) -> Run {
+    let mut vars = recorded(event);
+    for prefix in ["CRM_alert_recipient", "CRM_notify_recipient"] {
+        vars.insert(prefix.to_string(), recipient.to_string());
+    }
+    let mut cmd = Command::new(program[0]);
+    cmd.args(&program[1..]).env_clear().envs(&vars).env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").env("MWHA_SYSLOG_SOCKET", syslog);
+    // The lab and CI have no cluster on the host: never ask one, unless the test says so.
+    if !options.iter().any(|(k, _)| *k == "query_cluster") {
+        cmd.env("query_cluster", "false");
+    }
+    cmd.envs(options.iter().copied());
+    let started = Instant::now();
+    let out = cmd.output().expect("running mwha-alert");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+fn run(event: &str, recipient: &str, options: &[(&str, &str)], syslog: &Path) -> Run {
+    run_with(&[AGENT], event, recipient, options, syslog)
+}
+
+fn expect(run: &Run, code: i32, what: &str) {
+    assert_eq!(run.code, code, "{what}: expected exit {code}\n--- stderr\n{}--- stdout\n{}", run.stderr, run.stdout);
+    assert!(run.elapsed < Duration::from_secs(3), "{what}: took {:?}", run.elapsed);
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    fs::read_to_string(path).unwrap_or_default().lines().map(str::to_string).collect()
+}
+
+#[test]
+fn a_file_recipient_gets_one_line_per_event() {
+    let sandbox = Sandbox::new("alert-file");
+    let syslog = Syslog::new(&sandbox);
+    let log = sandbox.path().join("alerts.log");
+    let log_s = log.to_str().unwrap();
+    expect(&run("monitor-not-running", log_s, &[], &syslog.path), 0, "monitor failure");
+    expect(&run("monitor-cancelled", log_s, &[], &syslog.path), 0, "cancelled monitor");
+    expect(&run("stop-ok", log_s, &[], &syslog.path), 0, "stop");
+    assert_eq!(
+        lines(&log),
+        [
+            "2026-11-25T21:23:53.624Z n1 MWHA1001E Resource d is unavailable on n1: monitor (every 2s) returned 7 (not running)",
+            "2026-11-25T21:23:53.676Z n1 MWHA1013I Resource d stopped on n1",
+        ]
+        .map(|l| l.replacen(" n1 ", &format!(" {} ", hostname()), 1))
+    );
+    assert!(syslog.records().is_empty());
+}
+
+#[test]
+fn a_missing_log_directory_is_reported_to_syslog_quickly_and_fails_the_run() {
+    let sandbox = Sandbox::new("alert-missing");
+    let syslog = Syslog::new(&sandbox);
+    let log = sandbox.path().join("missing/alerts.log");
+    // With query_cluster on, too: the CIB query of a failure must not slow the report down.
+    let r = run("monitor-not-running", log.to_str().unwrap(), &[("query_cluster", "true")], &syslog.path);
+    expect(&r, 1, "missing directory");
+    let records = syslog.records();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let record = &records[0];
+    assert!(record.starts_with("<27>mwha-alert["), "daemon.err: {record}");
+    assert!(record.contains("MWHA9001E Could not write to "), "{record}");
+    assert!(record.contains("No such file or directory"), "{record}");
+    assert!(
+        record.contains("MWHA1001E Resource d is unavailable on n1: monitor (every 2s) returned 7 (not running)"),
+        "the line itself: {record}"
+    );
+}
+
+#[test]
+fn a_full_disk_is_reported_to_syslog() {
+    let sandbox = Sandbox::new("alert-full");
+    let syslog = Syslog::new(&sandbox);
+    let r = run("node-lost-majority", "/dev/full", &[], &syslog.path);
+    expect(&r, 1, "ENOSPC");
+    let records = syslog.records();
+    assert!(
+        records.iter().any(|r| r.contains("No space left on device") && r.contains("MWHA2001W Node n3 left the cluster")),
+        "{records:?}"
+    );
+}
+
+#[test]
+fn a_read_only_log_directory_is_reported_to_syslog() {
+    if !require("root and unshare (a read-only bind mount)", is_root() && have("unshare")) {
+        return;
+    }
+    let sandbox = Sandbox::new("alert-ro");
+    let syslog = Syslog::new(&sandbox);
+    let dir = sandbox.path().join("ro");
+    fs::create_dir(&dir).unwrap();
+    let log = dir.join("alerts.log");
+    let dir_s = dir.to_str().unwrap();
+    // The mount exists only in the agent's private mount namespace.
+    let script = "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && shift && exec \"$@\"";
+    let r = run_with(
+        &["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script, "sh", dir_s, AGENT],
+        "start-failed",
+        log.to_str().unwrap(),
+        &[],
+        &syslog.path,
+    );
+    expect(&r, 1, "read-only directory");
+    let records = syslog.records();
+    assert!(
+        records.iter().any(|r| r.contains("Read-only file system") && r.contains("MWHA1002E Resource e could not be started")),
+        "{records:?}\n{}",
+        r.stderr
+    );
+    assert!(!log.exists());
+}
+
+#[test]
+fn when_syslog_fails_too_the_line_goes_to_stderr() {
+    let sandbox = Sandbox::new("alert-nosyslog");
+    let r = run("monitor-timeout", sandbox.path().join("missing/a.log").to_str().unwrap(), &[], &sandbox.path().join("no.sock"));
+    expect(&r, 1, "no syslog");
+    assert!(
+        r.stderr.contains("MWHA9001E")
+            && r.stderr.contains("MWHA1001E Resource t is unavailable on n3: monitor (every 3s) timed out after 2.0s"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn no_recipient_means_syslog() {
+    let sandbox = Sandbox::new("alert-syslog");
+    let syslog = Syslog::new(&sandbox);
+    expect(&run("node-member", "", &[], &syslog.path), 0, "empty recipient");
+    expect(&run("fencing-failed", "syslog", &[("syslog_facility", "local3")], &syslog.path), 0, "syslog recipient");
+    let records = syslog.records();
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert!(
+        records[0].starts_with("<30>mwha-alert[")
+            && records[0].ends_with(&format!("]: MWHA2002I Node n1 joined the cluster (seen from {})", hostname())),
+        "{records:?}"
+    );
+    assert!(
+        records[1].starts_with("<154>") && records[1].contains("MWHA3002C Fencing (reboot) of node n2 failed with rc -62"),
+        "local3.crit: {records:?}"
+    );
+}
+
+#[test]
+fn recipient_options_select_severities_and_ids() {
+    let sandbox = Sandbox::new("alert-filter");
+    let syslog = Syslog::new(&sandbox);
+    let log = sandbox.path().join("errors.log");
+    let log_s = log.to_str().unwrap();
+    expect(&run("start-ok", log_s, &[("severity", "warning")], &syslog.path), 0, "info filtered");
+    expect(&run("node-lost-majority", log_s, &[("severity", "warning"), ("exclude_ids", "MWHA2001W")], &syslog.path), 0, "excluded");
+    expect(&run("start-failed", log_s, &[("severity", "warning")], &syslog.path), 0, "error kept");
+    expect(&run("stop-ok", log_s, &[("ids", "MWHA1013I")], &syslog.path), 0, "ID kept");
+    let got = lines(&log);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].contains(" MWHA1002E ") && got[1].contains(" MWHA1013I "), "{got:?}");
+}
+
+#[test]
+fn a_bad_option_is_reported_and_the_event_still_delivered() {
+    let sandbox = Sandbox::new("alert-badopt");
+    let syslog = Syslog::new(&sandbox);
+    let log = sandbox.path().join("alerts.log");
+    let r = run("promote-ok", log.to_str().unwrap(), &[("severity", "loud")], &syslog.path);
+    expect(&r, 2, "bad severity");
+    let got = lines(&log);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].ends_with("MWHA9002E Invalid alert option severity=loud: expected info, warning, error or critical"), "{got:?}");
+    assert!(got[1].ends_with("MWHA1021I Resource st promoted to primary on n2"), "{got:?}");
+    let r = run("promote-ok", "alerts.log", &[], &syslog.path);
+    expect(&r, 2, "relative recipient");
+    assert!(syslog.records().iter().any(|r| r.contains("MWHA9002E Invalid alert option recipient=alerts.log")));
+}
+
+/// An action script that records its argv and environment, then exits with `$EXIT` or sleeps.
+fn action_script(sandbox: &Sandbox, name: &str, body: &str) -> PathBuf {
+    let path = sandbox.path().join(name);
+    fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn an_action_runs_with_the_event_in_its_environment() {
+    let sandbox = Sandbox::new("alert-action");
+    let syslog = Syslog::new(&sandbox);
+    let log = sandbox.path().join("alerts.log");
+    let seen = sandbox.path().join("seen");
+    let script = action_script(&sandbox, "listeners", &format!("{{ echo \"$*\"; env | sort; }} > {}", seen.display()));
+    let command = format!("{} pause --all", script.display());
+    let state = sandbox.path().join("state");
+    let r = run(
+        "monitor-not-running",
+        log.to_str().unwrap(),
+        &[("action_unavailable", &command), ("state_dir", state.to_str().unwrap())],
+        &syslog.path,
+    );
+    expect(&r, 0, "action");
+    let env = fs::read_to_string(&seen).unwrap();
+    assert!(env.starts_with("pause --all\n"), "{env}");
+    for expected in [
+        "MWHA_ALERT_ID=MWHA1001E",
+        "MWHA_ALERT_EVENT=unavailable",
+        "MWHA_ALERT_RESOURCE=d",
+        "MWHA_ALERT_NODE=n1",
+        "CRM_alert_rc=7",
+        "PATH=",
+    ] {
+        assert!(env.lines().any(|l| l == expected || (expected.ends_with('=') && l.starts_with(expected))), "{expected} missing:\n{env}");
+    }
+    assert!(!env.contains("query_cluster") && !env.contains("MWHA_SYSLOG_SOCKET"), "clean environment:\n{env}");
+    let got = lines(&log);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[1].contains(&format!("MWHA5001I Action for MWHA1001E on {} completed: {command} (exited 0 in ", hostname())), "{got:?}");
+
+    // The same event seen by a second recipient's process: the action does not run again.
+    fs::remove_file(&seen).unwrap();
+    let other = sandbox.path().join("other.log");
+    expect(
+        &run(
+            "monitor-not-running",
+            other.to_str().unwrap(),
+            &[("action_unavailable", &command), ("state_dir", state.to_str().unwrap())],
+            &syslog.path,
+        ),
+        0,
+        "second recipient",
+    );
+    assert!(!seen.exists(), "the action ran twice for one event");
+    assert_eq!(lines(&other).len(), 1);
+    // A message of another class does not run it.
+    expect(
+        &run("stop-ok", other.to_str().unwrap(), &[("action_unavailable", &command), ("state_dir", state.to_str().unwrap())], &syslog.path),
+        0,
+        "stop",
+    );
+    assert!(!seen.exists());
+}
+
+#[test]
+fn a_hung_action_is_killed_at_its_timeout_and_fails_the_run() {
+    let sandbox = Sandbox::new("alert-hung");
+    let syslog = Syslog::new(&sandbox);
+    let log = sandbox.path().join("alerts.log");
+    let script = action_script(&sandbox, "hang", "sleep 60 & sleep 60");
+    let r = run(
+        "start-ok-after-move",
+        log.to_str().unwrap(),
+        &[("action_available", script.to_str().unwrap()), ("action_timeout", "1s")],
+        &syslog.path,
+    );
+    expect(&r, 3, "hung action");
+    let got = lines(&log);
+    assert!(got[0].contains("MWHA1011I Resource d started on n2"), "{got:?}");
+    assert!(got[1].contains("MWHA5002E Action for MWHA1011I") && got[1].contains("did not finish within 1.0s"), "{got:?}");
+    assert!(sandbox.processes().is_empty(), "the action's process group was killed");
+    let failing = action_script(&sandbox, "fail", "echo cannot reach listener >&2; exit 4");
+    let r = run("start-ok", log.to_str().unwrap(), &[("action_available", failing.to_str().unwrap())], &syslog.path);
+    expect(&r, 3, "failing action");
+    assert!(lines(&log).last().unwrap().ends_with(": cannot reach listener"), "{:?}", lines(&log));
+}
+
+#[test]
+fn print_catalogue_and_misuse() {
+    let sandbox = Sandbox::new("alert-print");
+    let syslog = Syslog::new(&sandbox);
+    let r = run_with(&[AGENT, "--print"], "attribute", "/nonexistent/x.log", &[], &syslog.path);
+    expect(&r, 0, "--print");
+    assert!(r.stdout.ends_with("MWHA4001I Node attribute master-st on n2 is now 10\n"), "{}", r.stdout);
+    let md = Command::new(AGENT).arg("--catalogue-md").output().unwrap();
+    let docs = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/messages.md")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&md.stdout), docs);
+    let bare = Command::new(AGENT).env_clear().output().unwrap();
+    assert_eq!(bare.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bare.stderr).contains("no CRM_alert_kind"));
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname().unwrap().to_string_lossy().into_owned()
+}
