@@ -1,26 +1,29 @@
 # Build and install the mwha agents. `make install` puts every agent where Pacemaker looks for
 # provider "mwha": /usr/lib/ocf/resource.d/mwha/ (the OCF standard fixes this path; no prefix).
+# What gets installed comes from one list, packaging/agents (also used by packaging/build).
 OCF_PROVIDER_DIR ?= /usr/lib/ocf/resource.d/mwha
-AGENTS := flowsvc sharedfs warp-fixup omflow-booster omflow-server
-# Admin tools on PATH: links to agents that are also command-line tools.
-CLI_LINKS := warp-fixup
 SBINDIR ?= /usr/sbin
 # Pacemaker alert agents (run by the cluster as hacluster, referenced by path in alert definitions).
 ALERT_DIR ?= /usr/lib/mwha
-ALERTS := mwha-alert
 CARGO ?= cargo
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: build install uninstall test
+kind = $(shell awk '$$1 ~ /^[[:alnum:]]/ { for (i = 2; i <= NF; i++) if ($$i == "$(1)") print $$1 }' packaging/agents)
+AGENTS := $(call kind,ocf)
+CLI_LINKS := $(call kind,cli)
+ALERTS := $(call kind,alert)
+
+.PHONY: build install uninstall test package
 build:
 	$(CARGO) build --release --locked
 
 install: build
 	install -d -m 0755 $(DESTDIR)$(OCF_PROVIDER_DIR)
-	for agent in $(AGENTS); do install -m 0755 target/release/$$agent $(DESTDIR)$(OCF_PROVIDER_DIR)/$$agent; done
+	for agent in $(AGENTS); do install -m 0755 $(TARGET_DIR)/release/$$agent $(DESTDIR)$(OCF_PROVIDER_DIR)/$$agent; done
 	install -d -m 0755 $(DESTDIR)$(SBINDIR)
 	for cli in $(CLI_LINKS); do ln -sf $(OCF_PROVIDER_DIR)/$$cli $(DESTDIR)$(SBINDIR)/$$cli; done
 	install -d -m 0755 $(DESTDIR)$(ALERT_DIR)
-	for alert in $(ALERTS); do install -m 0755 target/release/$$alert $(DESTDIR)$(ALERT_DIR)/$$alert; done
+	for alert in $(ALERTS); do install -m 0755 $(TARGET_DIR)/release/$$alert $(DESTDIR)$(ALERT_DIR)/$$alert; done
 
 uninstall:
 	for cli in $(CLI_LINKS); do rm -f $(DESTDIR)$(SBINDIR)/$$cli; done
@@ -31,3 +34,6 @@ uninstall:
 
 test:
 	tests/run
+
+package:
+	packaging/build

@@ -2,19 +2,15 @@
 //! (owned by the packaging work; product-agnostic). `<agent> man` prints the page as roff.
 
 use crate::meta::{long_with_default, AgentMeta};
-use crate::param::ParamDefault;
 
 pub fn render(meta: &AgentMeta) -> String {
-    let mut out = format!(".TH {} 7 \"\" \"mwha {}\" \"OCF resource agents\"\n", meta.name.to_uppercase(), meta.version);
+    let mut out =
+        format!(".TH OCF_MWHA_{} 7 \"\" \"mwha {}\" \"OCF resource agents\"\n", meta.name.to_uppercase().replace('-', "_"), meta.version);
     out += &format!(".SH NAME\nocf:mwha:{} \\- {}\n", meta.name, escape(meta.shortdesc));
     out += &format!(".SH DESCRIPTION\n{}\n.SH PARAMETERS\n", escape(meta.longdesc));
     for p in meta.all_params() {
-        let default = match p.default {
-            ParamDefault::Value(v) => format!(" (default: {v})"),
-            ParamDefault::None | ParamDefault::Derived(_) => String::new(),
-        };
         let required = if p.required { ", required" } else { "" };
-        out += &format!(".TP\n\\fB{}\\fR ({}{required}){default}\n{}\n", p.name, p.kind.as_str(), escape(&long_with_default(p)));
+        out += &format!(".TP\n\\fB{}\\fR ({}{required})\n{}\n", p.name, p.kind.as_str(), escape(&long_with_default(p)));
     }
     out += ".SH ACTIONS\n";
     for a in meta.actions {

@@ -125,11 +125,14 @@ impl AgentMeta {
     }
 }
 
-/// The longdesc as shown to admins, with a derived default's rule appended so it is never lost.
+/// The longdesc as shown to admins, with the default (a value or a derived rule) appended so
+/// every tool shows it.
 pub fn long_with_default(p: &ParamSpec) -> String {
     match p.default {
         ParamDefault::Derived(rule) => format!("{} Default: {rule}.", p.longdesc),
-        ParamDefault::Value(_) | ParamDefault::None => p.longdesc.to_string(),
+        // pcs resource describe (0.11) never shows content/@default: say it in the text too.
+        ParamDefault::Value(v) => format!("{} Default: {v}.", p.longdesc),
+        ParamDefault::None => p.longdesc.to_string(),
     }
 }
 
