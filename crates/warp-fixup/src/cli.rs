@@ -207,6 +207,17 @@ pub fn is_cli(first_arg: Option<&str>) -> bool {
     matches!(first_arg, None | Some("capture" | "apply" | "verify" | "inspect" | "sweep" | "help" | "--help" | "-h"))
 }
 
+/// `warp-fixup man-cli`: the CLI's man page (section 8), generated from the same clap definition
+/// as `--help` so the two never drift. (`warp-fixup man` is the agent's page, section 7.)
+pub fn print_man_page() -> ExitCode {
+    use clap::CommandFactory;
+    let man = clap_mangen::Man::new(Cli::command().name("warp-fixup")).section("8");
+    match man.render(&mut std::io::stdout().lock()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(2),
+    }
+}
+
 /// Runs the CLI; returns its exit code.
 pub fn run(pace: Option<Duration>) -> ExitCode {
     let cli = match Cli::try_parse() {

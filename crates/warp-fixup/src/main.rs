@@ -40,6 +40,9 @@ const PACE_VAR: &str = "MWHA_FIXUP_TEST_PACE_MS";
 
 fn main() -> ExitCode {
     let first = std::env::args().nth(1);
+    if first.as_deref() == Some("man-cli") {
+        return cli::print_man_page();
+    }
     if cli::is_cli(first.as_deref()) {
         return cli::run(pace());
     }

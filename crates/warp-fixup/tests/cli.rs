@@ -467,3 +467,14 @@ fn the_default_store_is_named_after_the_resource() {
     let out = run(&["verify", "--name", "a", "--store", "/x", "--data-dir", "/nonexistent", "--identity-paths", "/a/@b"]);
     expect(&out, 2, "--name and --store together");
 }
+
+#[test]
+fn the_cli_man_page_comes_from_the_clap_definition() {
+    let out = std::process::Command::new(BIN).arg("man-cli").output().unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.lines().any(|l| l.starts_with(".TH warp-fixup 8")), "{page}");
+    for sub in ["capture", "apply", "verify", "inspect", "sweep"] {
+        assert!(page.contains(sub), "{sub} missing from the man page");
+    }
+}
