@@ -2,6 +2,8 @@
 //! catalogue as `--help` and `docs/messages.md`, so the three never drift. Packaging installs
 //! it as mwha-alert(8).
 
+use ocf::man::escape;
+
 use crate::catalogue::CATALOGUE;
 use crate::options::OPTIONS;
 
@@ -48,15 +50,6 @@ fn section(title: &str, text: &str) -> String {
     format!(".SH {title}\n{}\n", escape(text))
 }
 
-fn escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('-', "\\-")
-        .lines()
-        .map(|l| if l.starts_with(['.', '\'']) { format!("\\&{l}") } else { l.to_string() })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -67,7 +60,7 @@ mod tests {
             assert!(page.contains(e.id), "{}", e.id);
         }
         for (name, _, _) in crate::options::OPTIONS {
-            assert!(page.contains(&super::escape(name)), "{name}");
+            assert!(page.contains(&ocf::man::escape(name)), "{name}");
         }
     }
 }

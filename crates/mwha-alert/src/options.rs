@@ -124,7 +124,7 @@ impl Options {
         }
         let syslog_facility = match get("syslog_facility") {
             None => 3,
-            Some(v) => facility_code(v).unwrap_or_else(|| {
+            Some(v) => ocf::log::facility_code(v).unwrap_or_else(|| {
                 problem("syslog_facility", v, "expected daemon, user, syslog or local0..local7");
                 3
             }),
@@ -216,25 +216,6 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         "" | "s" | "sec" => Duration::from_secs(n),
         "ms" => Duration::from_millis(n),
         "m" | "min" => Duration::from_secs(n.checked_mul(60)?),
-        _ => return None,
-    })
-}
-
-fn facility_code(name: &str) -> Option<u8> {
-    Some(match name.trim().to_ascii_lowercase().as_str() {
-        "kern" => 0,
-        "user" => 1,
-        "daemon" => 3,
-        "auth" => 4,
-        "syslog" => 5,
-        "local0" => 16,
-        "local1" => 17,
-        "local2" => 18,
-        "local3" => 19,
-        "local4" => 20,
-        "local5" => 21,
-        "local6" => 22,
-        "local7" => 23,
         _ => return None,
     })
 }

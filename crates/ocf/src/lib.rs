@@ -23,7 +23,7 @@
 
 pub mod action;
 pub mod atomic;
-mod civil;
+pub mod civil;
 pub mod deadline;
 pub mod env;
 pub mod escalate;

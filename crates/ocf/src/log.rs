@@ -97,7 +97,8 @@ fn send_syslog(facility: u8, level: Level, line: &str) {
     }
 }
 
-fn facility_code(name: &str) -> Option<u8> {
+/// The syslog facility code of a name (`daemon`, `local0`…); `None` for `none` or unknown.
+pub fn facility_code(name: &str) -> Option<u8> {
     Some(match name.trim().to_ascii_lowercase().as_str() {
         "kern" => 0,
         "user" => 1,

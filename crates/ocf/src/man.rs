@@ -20,7 +20,8 @@ pub fn render(meta: &AgentMeta) -> String {
     out
 }
 
-fn escape(text: &str) -> String {
+/// Text made safe for roff: backslashes and hyphens escaped, no line starting a request.
+pub fn escape(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('-', "\\-")
         .lines()
