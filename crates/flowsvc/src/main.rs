@@ -32,7 +32,7 @@ ocf::agent_main!(Agent::<Params>::new(&META).start(start).stop(stop).monitor(mon
 fn start(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
     let view = require_install(cx, p)?;
-    let user = warp::run_as(p)?;
+    let user = warp::run_as(p, cx.deadline())?;
     if let MainProcess::Running(main) = warp::main_process(p, &view) {
         info!("flow service already running as pid {}", main.pid);
         return Ok(());
@@ -45,7 +45,8 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
     // A stale PID file could name a reused PID that happens to look like Warp: start clean.
     remove_pidfile(cx, p)?;
 
-    let mut launcher = cx.step("boot/bin/flowsvc", || spawn::detached(&user, &warp::command(p, warp::flowsvc(p)), &p.console_log))?;
+    let mut launcher =
+        cx.step("boot/bin/flowsvc", || spawn::detached(&user, &warp::command(p, warp::flowsvc(p)), &p.console_log, deadline))?;
     info!("started {} as {} (launcher pid {})", warp::flowsvc(p).display(), user.name(), launcher.pid());
     let mut quiet_polls = 0;
     let main = deadline.wait_for("flowsvc.pid to name a live flow service", Duration::from_millis(100), || {
@@ -134,7 +135,7 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
 
 fn validate(cx: &Ctx, p: &Params) -> Result<()> {
     require_install(cx, p)?;
-    warp::run_as(p)?;
+    warp::run_as(p, cx.deadline())?;
     Ok(())
 }
 
@@ -158,7 +159,7 @@ fn require_install(cx: &Ctx, p: &Params) -> Result<warp::DiskView> {
 /// the rest), then SIGKILL and verify.
 fn stop_processes(cx: &Ctx, p: &Params, main: Option<ProcRef>, view: Option<&warp::DiskView>) -> Result<()> {
     let targets = warp::processes(p, main, view);
-    let user = warp::run_as(p).ok();
+    let user = warp::run_as(p, cx.deadline()).ok();
     let fsstop = |step: &ocf::deadline::Deadline| -> Result<()> {
         let Some(user) = &user else { bail!("no user to run fsstop as") };
         let done = cx.step("fsstop", || spawn::bounded(Some(user), &warp::command(p, warp::fsstop(p)), step))?;
@@ -195,7 +196,7 @@ fn remove_pidfile(cx: &Ctx, p: &Params) -> Result<()> {
 
 /// `fsctrl status` for the whole service or per configured service, each bounded.
 fn check_fsctrl(cx: &Ctx, p: &Params) -> Result<()> {
-    let user = warp::run_as(p)?;
+    let user = warp::run_as(p, cx.deadline())?;
     let names: Vec<Option<&str>> = if p.services.is_empty() { vec![None] } else { p.services.iter().map(|s| Some(s.as_str())).collect() };
     for name in names {
         let mut cmd = warp::command(p, p.fsctrl.clone()).arg("status");

@@ -97,9 +97,9 @@ pub fn leftovers(p: &Params, view: &DiskView) -> Vec<i32> {
 }
 
 /// The OS user that runs the product: `user`, or the owner of install_dir.
-pub fn run_as(p: &Params) -> Result<RunAs> {
+pub fn run_as(p: &Params, deadline: &Deadline) -> Result<RunAs> {
     match &p.user {
         Some(name) => RunAs::by_name(name),
-        None => RunAs::owner_of(&p.install_dir).context("finding the default user (owner of install_dir)"),
+        None => RunAs::owner_of(&p.install_dir, deadline).context("finding the default user (owner of install_dir)"),
     }
 }

@@ -46,9 +46,12 @@ impl RunAs {
         Self::from_user(user)
     }
 
-    /// The owner of `path` (the default user of most products).
-    pub fn owner_of(path: &Path) -> Result<RunAs> {
-        let uid = std::fs::metadata(path).with_context(|| format!("reading owner of {}", path.display()))?.uid();
+    /// The owner of `path` (the default user of most products); the `stat` is bounded, as
+    /// the path may be on a share that hangs.
+    pub fn owner_of(path: &Path, deadline: &Deadline) -> Result<RunAs> {
+        let owned = path.to_path_buf();
+        let meta = crate::fsio::bounded(deadline, &format!("reading the owner of {}", path.display()), move || std::fs::metadata(owned))?;
+        let uid = meta.with_context(|| format!("reading owner of {}", path.display()))?.uid();
         let user = User::from_uid(Uid::from_raw(uid))
             .context("looking up owner")?
             .ok_or_else(|| OcfError::args(format!("owner uid {uid} of {} has no user name", path.display())))?;
@@ -170,14 +173,14 @@ impl Launched {
 }
 
 /// Starts `cmd` as `run_as` in a new session with stdin from /dev/null and stdout/stderr
-/// appended to `log` (created owned by the user, mode 0640).
-pub fn detached(run_as: &RunAs, cmd: &CommandLine, log: &Path) -> Result<Launched> {
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o640)
-        .open(log)
-        .with_context(|| format!("opening console log {}", log.display()))?;
+/// appended to `log` (created owned by the user, mode 0640; opened under the deadline, as it
+/// may live on a share).
+pub fn detached(run_as: &RunAs, cmd: &CommandLine, log: &Path, deadline: &Deadline) -> Result<Launched> {
+    let path = log.to_path_buf();
+    let file = crate::fsio::bounded(deadline, &format!("opening console log {}", log.display()), move || {
+        OpenOptions::new().create(true).append(true).mode(0o640).open(path)
+    })?
+    .with_context(|| format!("opening console log {}", log.display()))?;
     if file.metadata().map(|m| m.uid() != run_as.uid()).unwrap_or(false) && Uid::effective().is_root() {
         let _ = nix::unistd::fchown(std::os::fd::AsRawFd::as_raw_fd(&file), Some(run_as.uid), Some(run_as.gid));
     }
