@@ -11,10 +11,20 @@
 //! entries are reached as `/proc/self/fd/<fd>/<name>` and opened with `O_NOFOLLOW` too. The
 //! kernel resolves that path through the open descriptor, not through the directory's path, so
 //! renaming a parent or swapping it for a symlink after the check cannot redirect a write (the
-//! safe-Rust equivalent of `openat`, without an `unsafe` block outside `sys.rs`).
+//! safe-Rust equivalent of `openat`: nix 0.29's `openat` returns a bare `RawFd`, and owning it
+//! would take an `unsafe` block outside `sys.rs`).
+//!
+//! [`Dir::open_beneath`] is the `openat` walk: the root a caller names (a folder an admin
+//! configured) is reached normally, and every component below it is opened through its parent's
+//! descriptor with `O_NOFOLLOW | O_DIRECTORY`, so a symlink anywhere below the root is refused
+//! with its path instead of redirecting the work into another tree.
+//!
+//! Reads are bounded: [`Dir::read`] and [`replace`] take a size limit and refuse a bigger file
+//! rather than growing memory with it (a sparse file, or one that keeps growing).
 //!
 //! Invariants: a name given to a [`Dir`] is one plain path component; a symlink is never
-//! followed at the last component; temporary files are named `.<name>.mwha-tmp.<pid>` and only
+//! followed at the last component, nor at any component below a root given to
+//! [`Dir::open_beneath`]; temporary files are named `.<name>.mwha-tmp.<pid>` and only
 //! [`remove_stale_temps`] and backup pruning delete them, so callers that may run concurrently
 //! must serialize writers of one directory (a lock) before calling them.
 
@@ -24,7 +34,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use nix::libc;
@@ -44,14 +54,51 @@ pub struct Dir {
 }
 
 impl Dir {
-    /// Opens `path`, which must be a directory and not a symlink.
+    /// Opens `path`, which must be a directory and not a symlink (its parents are resolved
+    /// normally).
     pub fn open(path: &Path) -> io::Result<Dir> {
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
-            .open(path)
-            .map_err(|e| explain_nofollow(e, path, "directory"))?;
+        let file = open_dir_nofollow(path).map_err(|e| explain_nofollow(e, path, path, "directory"))?;
         Ok(Dir { file, path: path.to_path_buf() })
+    }
+
+    /// Opens the directory `below` inside `root`: `root` is resolved normally (an admin named
+    /// it, links and all), then each component of `below` is opened through the previous one's
+    /// descriptor without following a symlink. A symlink (or anything but a directory) at any
+    /// component below the root is refused with its path. `below` must be relative, without
+    /// `..`; an empty `below` opens the root itself.
+    pub fn open_beneath(root: &Path, below: &Path) -> io::Result<Dir> {
+        let file = OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY).open(root).map_err(|e| with_path(e, root))?;
+        Dir { file, path: root.to_path_buf() }.beneath(below)
+    }
+
+    /// Opens the directory `below` inside this one, one component at a time without following a
+    /// symlink (see [`Dir::open_beneath`]).
+    pub fn beneath(&self, below: &Path) -> io::Result<Dir> {
+        let mut dir = self.try_clone()?;
+        for component in below.components() {
+            match component {
+                Component::Normal(name) => dir = dir.sub_dir(name)?,
+                Component::CurDir => {}
+                Component::RootDir | Component::ParentDir | Component::Prefix(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{} is not a plain relative path below {}", below.display(), self.path.display()),
+                    ));
+                }
+            }
+        }
+        Ok(dir)
+    }
+
+    /// A second handle on the same directory.
+    pub fn try_clone(&self) -> io::Result<Dir> {
+        Ok(Dir { file: self.file.try_clone()?, path: self.path.clone() })
+    }
+
+    /// The path the kernel has for the open directory now (`/proc/self/fd/<fd>`): where it
+    /// really is, whatever links led to it or renames happened since.
+    pub fn resolved_path(&self) -> io::Result<PathBuf> {
+        fs::read_link(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
     }
 
     /// Creates `path` and missing parents with `mode` (existing ones are left as they are), then
@@ -110,11 +157,12 @@ impl Dir {
     /// (`O_NONBLOCK` so that a FIFO planted in place of the file cannot block the open; it has
     /// no effect on regular files.)
     pub fn open_file(&self, name: &OsStr) -> io::Result<File> {
+        let entry = self.entry_path(name)?;
         let file = OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(self.entry_path(name)?)
-            .map_err(|e| explain_nofollow(e, &self.display_path(name), "file"))?;
+            .open(&entry)
+            .map_err(|e| explain_nofollow(e, &entry, &self.display_path(name), "file"))?;
         if !file.metadata()?.is_file() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -124,23 +172,23 @@ impl Dir {
         Ok(file)
     }
 
-    /// The content of a regular file; `None` when absent.
-    pub fn read(&self, name: &OsStr) -> io::Result<Option<Vec<u8>>> {
+    /// The content of a regular file of at most `limit` bytes; `None` when absent. A bigger
+    /// file is refused (see [`read_bounded`]).
+    pub fn read(&self, name: &OsStr, limit: u64) -> io::Result<Option<Vec<u8>>> {
         let mut file = match self.open_file(name) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let mut content = Vec::new();
-        file.read_to_end(&mut content)?;
-        Ok(Some(content))
+        read_bounded(&mut file, limit, &self.display_path(name)).map(Some)
     }
 
     /// Opens the subdirectory `name` (not through a symlink).
     pub fn sub_dir(&self, name: &OsStr) -> io::Result<Dir> {
-        let mut dir = Dir::open(&self.entry_path(name)?).map_err(|e| with_path(e, &self.display_path(name)))?;
-        dir.path = self.display_path(name);
-        Ok(dir)
+        let entry = self.entry_path(name)?;
+        let shown = self.display_path(name);
+        let file = open_dir_nofollow(&entry).map_err(|e| explain_nofollow(e, &entry, &shown, "directory"))?;
+        Ok(Dir { file, path: shown })
     }
 
     /// Opens the subdirectory `name`, creating it with `mode` (and fsyncing this directory) when
@@ -221,6 +269,9 @@ pub struct Replace<'a> {
     pub attrs: Option<Attrs>,
     pub backups: Option<Backups<'a>>,
     pub previous: Previous<'a>,
+    /// The largest current content read (to compare it and back it up): a bigger target is
+    /// refused, never read into memory.
+    pub limit: u64,
     /// Test knob: a pause between steps and between 512-byte chunks, to widen the windows a
     /// crash test kills into. `None` in production.
     pub pace: Option<Duration>,
@@ -239,6 +290,7 @@ pub enum Replaced {
 /// Replaces `name` in `dir` with `content`, atomically (see the module documentation).
 pub fn replace(dir: &Dir, name: &OsStr, content: &[u8], how: &Replace) -> io::Result<Replaced> {
     let shown = dir.display_path(name);
+    let changed = || io::Error::other(format!("{} changed while it was being updated (retry)", shown.display()));
     let current = match dir.lstat(name)? {
         None => None,
         Some(meta) if meta.file_type().is_symlink() => {
@@ -247,19 +299,18 @@ pub fn replace(dir: &Dir, name: &OsStr, content: &[u8], how: &Replace) -> io::Re
         Some(meta) if !meta.is_file() => {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a regular file", shown.display())));
         }
+        // Expected absent: nothing to read, whatever its size.
+        Some(_) if matches!(how.previous, Previous::Absent) => return Err(changed()),
         Some(_) => {
             let mut file = dir.open_file(name)?;
-            let mut old = Vec::new();
-            file.read_to_end(&mut old)?;
+            let old = read_bounded(&mut file, how.limit, &shown)?;
             Some((Attrs::of(&file.metadata()?), old))
         }
     };
     match (how.previous, &current) {
         (Previous::Unchecked, _) | (Previous::Absent, None) => {}
         (Previous::Content(expected), Some((_, old))) if expected == old.as_slice() => {}
-        _ => {
-            return Err(io::Error::other(format!("{} changed while it was being updated (retry)", shown.display())));
-        }
+        _ => return Err(changed()),
     }
     let attrs = how.attrs.or(current.as_ref().map(|(a, _)| *a)).unwrap_or(Attrs { uid: 0, gid: 0, mode: 0o600 });
     if let Some((old_attrs, old)) = &current {
@@ -292,14 +343,16 @@ pub fn replace(dir: &Dir, name: &OsStr, content: &[u8], how: &Replace) -> io::Re
 
 /// Creates `name` in `dir` with `content` and `attrs`, atomically; fails if it already exists.
 pub fn create(dir: &Dir, name: &OsStr, content: &[u8], attrs: Attrs) -> io::Result<()> {
-    let how = Replace { attrs: Some(attrs), backups: None, previous: Previous::Absent, pace: None };
+    // Nothing is read: an existing target is refused whatever its size.
+    let how = Replace { attrs: Some(attrs), backups: None, previous: Previous::Absent, limit: 0, pace: None };
     replace(dir, name, content, &how).map(|_| ())
 }
 
 /// Moves `name` from `from` to `to_name` in `to`: a rename on one filesystem, otherwise a copy
 /// (content, owner, mode and modification time, fsynced) followed by the removal of the
 /// original, so a crash leaves the file in one place or both, never in neither. Refuses to
-/// overwrite an existing destination and to move anything but a regular file.
+/// overwrite an existing destination and to move anything but a regular file. The copy streams:
+/// a leftover of any size moves in bounded memory.
 pub fn move_file(from: &Dir, name: &OsStr, to: &Dir, to_name: &OsStr) -> io::Result<()> {
     let shown = from.display_path(name);
     if to.lstat(to_name)?.is_some() {
@@ -316,13 +369,10 @@ pub fn move_file(from: &Dir, name: &OsStr, to: &Dir, to_name: &OsStr) -> io::Res
         Err(e) => return Err(with_path(e, &shown)),
     }
     let meta = source.metadata()?;
-    let mut content = Vec::new();
-    source.read_to_end(&mut content)?;
     let temp = temp_name(to_name);
     let mut copy = create_temp(to, &temp)?;
-    let copied = copy
-        .write_all(&content)
-        .and_then(|()| Attrs::of(&meta).apply_to(&copy))
+    let copied = io::copy(&mut source, &mut copy)
+        .and_then(|_| Attrs::of(&meta).apply_to(&copy))
         .and_then(|()| copy.set_modified(meta.modified()?))
         .and_then(|()| copy.sync_all())
         .and_then(|()| to.rename(&temp, to, to_name));
@@ -454,6 +504,26 @@ fn pause(pace: Option<Duration>) {
     }
 }
 
+/// Reads all of `file` if it holds at most `limit` bytes; refuses a bigger one (by its size
+/// first, then by what it yields, in case it grows while read) naming `shown`.
+pub fn read_bounded(file: &mut File, limit: u64, shown: &Path) -> io::Result<Vec<u8>> {
+    let refuse = |what: String| io::Error::new(io::ErrorKind::InvalidData, format!("{} {what} (refused)", shown.display()));
+    let size = file.metadata()?.len();
+    if size > limit {
+        return Err(refuse(format!("is {size} bytes, more than the {limit} read at most")));
+    }
+    let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(limit.saturating_add(1)).read_to_end(&mut content).map_err(|e| with_path(e, shown))?;
+    if content.len() as u64 > limit {
+        return Err(refuse(format!("grew past the {limit} bytes read at most while it was read")));
+    }
+    Ok(content)
+}
+
+fn open_dir_nofollow(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW).open(path)
+}
+
 fn check_name(name: &OsStr) -> io::Result<()> {
     let bytes = name.as_bytes();
     if bytes.is_empty() || bytes == b"." || bytes == b".." || bytes.contains(&b'/') || bytes.contains(&0) {
@@ -462,18 +532,19 @@ fn check_name(name: &OsStr) -> io::Result<()> {
     Ok(())
 }
 
-/// ELOOP from `O_NOFOLLOW` means "this is a symlink": say so.
-fn explain_nofollow(e: io::Error, path: &Path, what: &str) -> io::Error {
+/// ELOOP from `O_NOFOLLOW` means "this is a symlink": say so, naming `shown`. `opened` is the
+/// path the open used (a `/proc/self/fd/…` entry path, or `shown` itself).
+fn explain_nofollow(e: io::Error, opened: &Path, shown: &Path, what: &str) -> io::Error {
     // O_DIRECTORY is checked before O_NOFOLLOW: a symlink to a directory gives ENOTDIR.
     let symlink = e.raw_os_error() == Some(libc::ELOOP)
-        || (e.raw_os_error() == Some(libc::ENOTDIR) && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()));
+        || (e.raw_os_error() == Some(libc::ENOTDIR) && fs::symlink_metadata(opened).is_ok_and(|m| m.file_type().is_symlink()));
     if symlink {
-        return io::Error::new(io::ErrorKind::InvalidInput, format!("{} is a symlink, not a {what} (refused)", path.display()));
+        return io::Error::new(io::ErrorKind::InvalidInput, format!("{} is a symlink, not a {what} (refused)", shown.display()));
     }
     if e.raw_os_error() == Some(libc::ENOTDIR) {
-        return io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a {what}", path.display()));
+        return io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a {what}", shown.display()));
     }
-    with_path(e, path)
+    with_path(e, shown)
 }
 
 fn with_path(e: io::Error, path: &Path) -> io::Error {
@@ -513,7 +584,7 @@ mod tests {
     }
 
     fn plain<'a>(backups: Option<Backups<'a>>) -> Replace<'a> {
-        Replace { attrs: None, backups, previous: Previous::Unchecked, pace: None }
+        Replace { attrs: None, backups, previous: Previous::Unchecked, limit: 1 << 20, pace: None }
     }
 
     #[test]
@@ -583,6 +654,59 @@ mod tests {
     }
 
     #[test]
+    fn open_beneath_follows_the_root_but_no_link_below_it() {
+        let s = Scratch::new("beneath");
+        fs::create_dir_all(s.0.join("real/a/b")).unwrap();
+        fs::create_dir_all(s.0.join("other/b")).unwrap();
+        std::os::unix::fs::symlink(s.0.join("real"), s.0.join("root-link")).unwrap();
+        std::os::unix::fs::symlink(s.0.join("other"), s.0.join("real/linked")).unwrap();
+        std::os::unix::fs::symlink(s.0.join("other/b"), s.0.join("real/a/blink")).unwrap();
+        fs::write(s.0.join("real/a/file"), "f").unwrap();
+        // The root is the admin's: a link to it is fine.
+        let dir = Dir::open_beneath(&s.0.join("root-link"), Path::new("a/b")).unwrap();
+        assert_eq!(dir.path(), s.0.join("root-link/a/b"));
+        assert_eq!(dir.resolved_path().unwrap(), s.0.join("real/a/b"));
+        assert_eq!(Dir::open_beneath(&s.0.join("real"), Path::new("")).unwrap().path(), s.0.join("real"));
+        for (below, refused) in [("linked/b", "real/linked"), ("a/blink", "real/a/blink"), ("linked", "real/linked")] {
+            let err = Dir::open_beneath(&s.0.join("real"), Path::new(below)).unwrap_err();
+            let expected = format!("{} is a symlink, not a directory (refused)", s.0.join(refused).display());
+            assert_eq!(err.to_string(), expected, "{below}");
+        }
+        let err = Dir::open_beneath(&s.0.join("real"), Path::new("a/file/x")).unwrap_err();
+        assert!(err.to_string().contains("real/a/file is not a directory"), "{err}");
+        for bad in ["../other", "a/../../other", "/etc"] {
+            let err = Dir::open_beneath(&s.0.join("real"), Path::new(bad)).unwrap_err();
+            assert!(err.to_string().contains("is not a plain relative path"), "{bad}: {err}");
+        }
+        let a = Dir::open_beneath(&s.0.join("real"), Path::new("./a")).unwrap();
+        assert_eq!(a.beneath(Path::new("b")).unwrap().path(), s.0.join("real/a/b"));
+        assert!(a.beneath(Path::new("blink")).is_err());
+    }
+
+    #[test]
+    fn reads_are_bounded() {
+        let s = Scratch::new("bounded");
+        fs::write(s.0.join("small"), "12345").unwrap();
+        File::create(s.0.join("sparse")).unwrap().set_len(1 << 40).unwrap();
+        let dir = Dir::open(&s.0).unwrap();
+        assert_eq!(dir.read(os("small"), 5).unwrap().unwrap(), b"12345");
+        assert_eq!(dir.read(os("absent"), 5).unwrap(), None);
+        let err = dir.read(os("small"), 4).unwrap_err();
+        assert_eq!(err.to_string(), format!("{} is 5 bytes, more than the 4 read at most (refused)", s.0.join("small").display()));
+        let err = dir.read(os("sparse"), 1 << 20).unwrap_err();
+        assert!(err.to_string().contains("is 1099511627776 bytes"), "{err}");
+        let how = Replace { attrs: None, backups: None, previous: Previous::Unchecked, limit: 1 << 20, pace: None };
+        let err = replace(&dir, os("sparse"), b"x", &how).unwrap_err();
+        assert!(err.to_string().contains("more than the 1048576 read at most"), "{err}");
+        assert_eq!(fs::metadata(s.0.join("sparse")).unwrap().len(), 1 << 40, "left as it was");
+        // What is not a regular file is refused before any read: /dev/zero never ends.
+        std::os::unix::fs::symlink("/dev/zero", s.0.join("zero")).unwrap();
+        assert!(dir.read(os("zero"), 1 << 20).unwrap_err().to_string().contains("is a symlink"));
+        let dev = Dir::open(Path::new("/dev")).unwrap();
+        assert!(dev.read(os("zero"), 1 << 20).unwrap_err().to_string().contains("is not a regular file"));
+    }
+
+    #[test]
     fn a_parent_swapped_for_a_symlink_after_opening_does_not_redirect_writes() {
         let s = Scratch::new("swap");
         fs::create_dir(s.0.join("conf")).unwrap();
@@ -601,13 +725,19 @@ mod tests {
         let s = Scratch::new("previous");
         fs::write(s.0.join("f"), "one").unwrap();
         let dir = Dir::open(&s.0).unwrap();
-        let how = Replace { attrs: None, backups: None, previous: Previous::Content(b"two"), pace: None };
+        let how = Replace { attrs: None, backups: None, previous: Previous::Content(b"two"), limit: 1 << 20, pace: None };
         let err = replace(&dir, os("f"), b"three", &how).unwrap_err();
         assert!(err.to_string().contains("changed while"), "{err}");
         assert_eq!(fs::read(s.0.join("f")).unwrap(), b"one");
         assert!(create(&dir, os("f"), b"x", Attrs { uid: 0, gid: 0, mode: 0o600 }).is_err(), "create never overwrites");
         let me = Attrs { uid: nix::unistd::getuid().as_raw(), gid: nix::unistd::getgid().as_raw(), mode: 0o604 };
-        let how = Replace { attrs: Some(me), backups: None, previous: Previous::Content(b"one"), pace: Some(Duration::from_millis(1)) };
+        let how = Replace {
+            attrs: Some(me),
+            backups: None,
+            previous: Previous::Content(b"one"),
+            limit: 1 << 20,
+            pace: Some(Duration::from_millis(1)),
+        };
         assert!(matches!(replace(&dir, os("f"), &[7u8; 1500], &how).unwrap(), Replaced::Written { backup: None }));
         assert_eq!(Attrs::of(&fs::metadata(s.0.join("f")).unwrap()), me);
         assert_eq!(fs::read(s.0.join("f")).unwrap(), [7u8; 1500]);

@@ -3,7 +3,9 @@
 //! plan out, one atomic step at a time; an empty plan writes nothing.
 //!
 //! Invariant: only [`execute`] writes, and only while the caller holds the store's lock; it
-//! re-checks that server.xconf still holds what the plan read before replacing it.
+//! re-checks that server.xconf still holds what the plan read before replacing it. Both reach the
+//! license folder and server.xconf from `data_dir` through directory descriptors, refusing a
+//! link at any component below it, and read every file with a size limit.
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -16,6 +18,7 @@ use nix::fcntl::{Flock, FlockArg};
 use ocf::atomic::{self, Attrs, Backups, Dir, Previous, Replace};
 use ocf::deadline::Deadline;
 
+use crate::beneath::{LICENSE_MAX, XCONF_MAX};
 use crate::params::Target;
 use crate::store::{self, describe_attrs, Identity, Quarantine, BACKUPS_KEPT, LICENSE};
 use crate::xconf::Value;
@@ -161,8 +164,7 @@ pub fn plan(target: &Target, identity: &Identity) -> Result<Plan> {
         wanted.push((location.clone(), value.to_string()));
     }
     plan_licenses(target, identity, &mut plan)?;
-    let (dir, name) = store::parent_and_name(&target.xconf)?;
-    let old = dir.read(name)?.with_context(|| format!("{} not found", target.xconf.display()))?;
+    let old = store::read_xconf_bytes(&target.xconf)?;
     let xconf = crate::xconf::Xconf::parse(old.clone()).with_context(|| format!("reading {}", target.xconf.display()))?;
     if let Some(new) = xconf.with_values(&wanted).with_context(|| format!("updating {}", target.xconf.display()))? {
         let mut values = Vec::new();
@@ -179,13 +181,14 @@ pub fn plan(target: &Target, identity: &Identity) -> Result<Plan> {
 
 fn plan_licenses(target: &Target, identity: &Identity, plan: &mut Plan) -> Result<()> {
     let path = &target.license_dir;
-    let meta = std::fs::symlink_metadata(path);
-    if meta.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+    let (parent, name) = path.parent_and_name()?;
+    if parent.lstat(&name)?.is_none() {
         plan.create_license_dir = true;
         plan.licenses = identity.licenses.iter().map(|l| LicenseChange::Missing { name: l.name.clone() }).collect();
         return Ok(());
     }
-    let dir = Dir::open(path).with_context(|| format!("opening the license folder {}", path.display()))?;
+    // The error names the folder: no context that repeats it (the exit reason is 128 bytes).
+    let dir = parent.sub_dir(&name)?;
     let now = Attrs::of(&dir.metadata()?);
     if now != identity.license_dir {
         plan.license_dir_attrs = Some((now, identity.license_dir));
@@ -212,8 +215,7 @@ fn plan_licenses(target: &Target, identity: &Identity, plan: &mut Plan) -> Resul
             continue;
         }
         let mut file = dir.open_file(name)?;
-        let mut content = Vec::new();
-        std::io::Read::read_to_end(&mut file, &mut content)?;
+        let content = atomic::read_bounded(&mut file, LICENSE_MAX, &dir.display_path(name))?;
         let attrs = Attrs::of(&file.metadata()?);
         if content != license.content {
             let (sha256_now, sha256_store) = (store::sha256_hex(&content), license.sha256());
@@ -246,16 +248,17 @@ fn plan_licenses(target: &Target, identity: &Identity, plan: &mut Plan) -> Resul
 pub fn execute(plan: &Plan, target: &Target, identity: &Identity, store_path: &Path, pace: Option<Duration>) -> Result<Applied> {
     let mut applied = Applied::default();
     let mut quarantine = Quarantine::new(store_path);
-    if plan.create_license_dir {
-        let (parent, name) = store::parent_and_name(&target.license_dir)?;
-        let dir = parent.create_dir(name, 0o700)?;
-        applied.actions.push(format!("created {}", target.license_dir.display()));
-        drop(dir);
-    }
     let needs_dir =
         plan.create_license_dir || plan.license_dir_attrs.is_some() || !plan.licenses.is_empty() || !plan.stale_temps.is_empty();
     if needs_dir {
-        let dir = Dir::open(&target.license_dir)?;
+        let (parent, name) = target.license_dir.parent_and_name()?;
+        let dir = if plan.create_license_dir {
+            let dir = parent.create_dir(&name, 0o700)?;
+            applied.actions.push(format!("created {}", target.license_dir.display()));
+            dir
+        } else {
+            parent.sub_dir(&name)?
+        };
         for temp in &plan.stale_temps {
             dir.remove_file(OsStr::new(temp))?;
             applied.actions.push(format!("removed {}", dir.display_path(OsStr::new(temp)).display()));
@@ -270,7 +273,8 @@ pub fn execute(plan: &Plan, target: &Target, identity: &Identity, store_path: &P
         dir.sync()?;
     }
     if let Some(change) = &plan.xconf {
-        let (dir, name) = store::parent_and_name(&target.xconf)?;
+        let (dir, name) = target.xconf.parent_and_name()?;
+        let name = name.as_os_str();
         for stale in atomic::remove_stale_temps(&dir, name)? {
             applied.actions.push(format!("removed {}", dir.display_path(&stale).display()));
         }
@@ -280,6 +284,7 @@ pub fn execute(plan: &Plan, target: &Target, identity: &Identity, store_path: &P
             attrs: None,
             backups: Some(Backups { dir: &backups, prefix: &prefix, keep: BACKUPS_KEPT }),
             previous: Previous::Content(&change.old),
+            limit: XCONF_MAX,
             pace,
         };
         match atomic::replace(&dir, name, &change.new, &how)? {
@@ -306,7 +311,7 @@ fn apply_license(
     match change {
         LicenseChange::Missing { name } => {
             let license = license_of(name)?;
-            let how = Replace { attrs: Some(license.attrs), backups: None, previous: Previous::Absent, pace };
+            let how = Replace { attrs: Some(license.attrs), backups: None, previous: Previous::Absent, limit: LICENSE_MAX, pace };
             let _ = atomic::replace(dir, OsStr::new(name), &license.content, &how)?;
             applied.actions.push(format!("wrote {}", dir.display_path(OsStr::new(name)).display()));
         }
@@ -319,6 +324,7 @@ fn apply_license(
                 attrs: Some(license.attrs),
                 backups: Some(Backups { dir: &keep, prefix: &prefix, keep: usize::MAX }),
                 previous: Previous::Unchecked,
+                limit: LICENSE_MAX,
                 pace,
             };
             if let atomic::Replaced::Written { backup: Some(backup) } = atomic::replace(dir, OsStr::new(name), &license.content, &how)? {

@@ -14,10 +14,11 @@ use clap::{Args, Parser, Subcommand};
 use ocf::deadline::Deadline;
 
 use crate::apply;
+use crate::beneath::Below;
 use crate::location;
 use crate::params::{self, SweepAction, SweepPlan, Target};
 use crate::store;
-use crate::sweep;
+use crate::sweep::{self, Protected};
 
 const EXIT_CODES: &str = "Exit codes: 0 done or in sync, 1 differences found or change refused (nothing written), 2 error.";
 
@@ -94,19 +95,22 @@ struct TargetArgs {
 }
 
 impl TargetArgs {
+    fn data_dir(&self) -> Result<Option<PathBuf>> {
+        self.data_dir.as_deref().map(|d| absolute("--data-dir", d)).transpose()
+    }
+
     fn target(&self) -> Result<Target> {
+        let data_dir = self.data_dir()?;
         let derived = |given: &Option<PathBuf>, option: &str, default: fn(&Path) -> PathBuf| -> Result<PathBuf> {
-            match (given, &self.data_dir) {
+            match (given, &data_dir) {
                 (Some(path), _) => absolute(option, path),
-                (None, Some(data_dir)) => Ok(default(&absolute("--data-dir", data_dir)?)),
+                (None, Some(data_dir)) => Ok(default(data_dir)),
                 (None, None) => bail!("give --data-dir (or both --license-dir and --xconf)"),
             }
         };
-        Ok(Target {
-            license_dir: derived(&self.license_dir, "--license-dir", params::default_license_dir)?,
-            xconf: derived(&self.xconf, "--xconf", params::default_xconf)?,
-            identity_paths: location::parse_list(&self.identity_paths.join(" "))?,
-        })
+        let license_dir = derived(&self.license_dir, "--license-dir", params::default_license_dir)?;
+        let xconf = derived(&self.xconf, "--xconf", params::default_xconf)?;
+        Target::new(data_dir.as_deref(), &license_dir, &xconf, location::parse_list(&self.identity_paths.join(" "))?)
     }
 }
 
@@ -124,13 +128,22 @@ struct SweepOptions {
 }
 
 impl SweepOptions {
-    fn plan(&self) -> Result<Option<SweepPlan>> {
+    /// The sweep, refused (before anything is touched, dry run or not) when a folder is, holds
+    /// or lies in what the agent protects: `protected`, the store, or a system tree.
+    fn plan(&self, data_dir: Option<&Path>, mut protected: Vec<Protected>, store: &Path) -> Result<Option<SweepPlan>> {
         let Some(dirs) = &self.sweep_dirs else { return Ok(None) };
         let dirs = dirs.split_whitespace().map(|d| absolute("--sweep-dirs", Path::new(d))).collect::<Result<Vec<_>>>()?;
         if dirs.is_empty() {
             return Ok(None);
         }
-        Ok(Some(SweepPlan { sweep_dirs: dirs, sweep_age: params::parse_age(&self.sweep_age)?, sweep_action: self.sweep_action.parse()? }))
+        protected.push(Protected::new(store, "the identity store", false));
+        sweep::check_dirs(&dirs, &protected, "--sweep-dirs")?;
+        Ok(Some(SweepPlan {
+            sweep_dirs: dirs.iter().map(|d| Below::anchor(data_dir, d)).collect::<Result<Vec<_>>>()?,
+            sweep_age: params::parse_age(&self.sweep_age)?,
+            sweep_action: self.sweep_action.parse()?,
+            protected,
+        }))
     }
 }
 
@@ -194,6 +207,10 @@ struct SweepArgs {
     store: StoreArgs,
     #[command(flatten)]
     sweep: SweepOptions,
+    /// [DATA_DIR] of ASTERIA Warp: its license and conf folders are never swept, and sweep
+    /// folders inside it are reached without following links
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     /// List what would go, remove nothing
     #[arg(long)]
     dry_run: bool,
@@ -321,7 +338,8 @@ fn capture(args: &CaptureArgs) -> Result<u8> {
 fn apply(args: &ApplyArgs, pace: Option<Duration>) -> Result<u8> {
     let store_path = args.store.path()?;
     let target = args.target.target()?;
-    let sweep_plan = args.sweep.plan()?;
+    let data_dir = args.target.data_dir()?;
+    let sweep_plan = args.sweep.plan(data_dir.as_deref(), target.protected(data_dir.as_deref()), &store_path)?;
     let outcome = apply::run(&target, &store_path, &Deadline::after(Duration::from_secs(30)), pace, args.dry_run)?;
     let swept = sweep_plan.as_ref().map(|plan| {
         let found = sweep::find(plan, Some(&store_path), SystemTime::now());
@@ -375,17 +393,22 @@ fn verify(args: &VerifyArgs) -> Result<u8> {
 
 fn inspect(args: &InspectArgs) -> Result<u8> {
     let path = match (&args.xconf, &args.data_dir) {
-        (Some(xconf), _) => absolute_or_cwd(xconf)?,
-        (None, Some(data_dir)) => params::default_xconf(&absolute_or_cwd(data_dir)?),
+        (Some(xconf), _) => Below::anchor(None, &absolute_or_cwd(xconf)?)?,
+        (None, Some(data_dir)) => {
+            let data_dir = absolute_or_cwd(data_dir)?;
+            Below::anchor(Some(&data_dir), &params::default_xconf(&data_dir))?
+        }
         (None, None) => bail!("give --xconf or --data-dir"),
     };
     let xconf = store::read_xconf(&path)?;
     let entries = xconf.entries();
     if args.json {
-        println!("{:#}", serde_json::json!({ "xconf": path, "encoding": format!("{:?}", xconf.encoding()), "entries": entries }));
+        println!("{:#}", serde_json::json!({ "xconf": path.path(), "encoding": format!("{:?}", xconf.encoding()), "entries": entries }));
         return Ok(0);
     }
-    let width = entries.iter().map(|e| e.location.chars().count()).max().unwrap_or(0);
+    // Aligned up to a readable width; a longer location just pushes its value out (a width
+    // past 65535 would panic in the formatter).
+    let width = entries.iter().map(|e| e.location.chars().count()).max().unwrap_or(0).min(INSPECT_WIDTH);
     for entry in &entries {
         let note =
             if entry.matches > 1 { format!("   (matches {} nodes: not usable as an identity path)", entry.matches) } else { String::new() };
@@ -394,9 +417,20 @@ fn inspect(args: &InspectArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// The widest location column `inspect` pads to.
+const INSPECT_WIDTH: usize = 100;
+
 fn sweep(args: &SweepArgs) -> Result<u8> {
-    let plan = args.sweep.plan()?.context("give --sweep-dirs")?;
     let store_path = args.store.path()?;
+    let data_dir = args.data_dir.as_deref().map(|d| absolute("--data-dir", d)).transpose()?;
+    let protected = match &data_dir {
+        Some(data_dir) => {
+            let target = Target::new(Some(data_dir), &params::default_license_dir(data_dir), &params::default_xconf(data_dir), Vec::new())?;
+            target.protected(Some(data_dir))
+        }
+        None => Vec::new(),
+    };
+    let plan = args.sweep.plan(data_dir.as_deref(), protected, &store_path)?.context("give --sweep-dirs")?;
     if plan.sweep_action == SweepAction::Quarantine && !args.dry_run {
         store::check_secure(&store_path).context("the quarantine lives in the identity store")?;
     }
@@ -410,7 +444,7 @@ fn sweep(args: &SweepArgs) -> Result<u8> {
     Ok(if swept.failed.is_empty() { 0 } else { 1 })
 }
 
-fn print_sweep(swept: &sweep::Swept, dirs: &[PathBuf]) {
+fn print_sweep(swept: &sweep::Swept, dirs: &[Below]) {
     let verb = match (swept.dry_run, swept.action) {
         (true, SweepAction::Quarantine) => "would quarantine",
         (true, SweepAction::Delete) => "would delete",

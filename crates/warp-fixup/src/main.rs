@@ -16,6 +16,7 @@
 //! anything else → the OCF run loop.
 
 mod apply;
+mod beneath;
 mod cli;
 mod location;
 mod params;

@@ -9,7 +9,9 @@ use ocf::exit::OcfError;
 use ocf::meta::{ActionSpec, AgentMeta};
 use ocf::param::{AgentParams, ParamSpec, Values};
 
+use crate::beneath::Below;
 use crate::location::{self, Location};
+use crate::sweep::{self, Protected};
 
 pub static META: AgentMeta = AgentMeta {
     name: "warp-fixup",
@@ -98,12 +100,33 @@ process are quarantined or deleted, before the flow service starts. Empty: no sw
     .default("quarantine"),
 ];
 
-/// Where the identity goes: the data folder's license folder and server.xconf.
+/// Where the identity goes: the data folder's license folder and server.xconf, each reached
+/// from `data_dir` (when inside it) without following a link.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub license_dir: PathBuf,
-    pub xconf: PathBuf,
+    pub license_dir: Below,
+    pub xconf: Below,
     pub identity_paths: Vec<Location>,
+}
+
+impl Target {
+    /// The license folder and server.xconf, anchored at `data_dir` when they lie inside it.
+    pub fn new(data_dir: Option<&Path>, license_dir: &Path, xconf: &Path, identity_paths: Vec<Location>) -> Result<Target> {
+        Ok(Target { license_dir: Below::anchor(data_dir, license_dir)?, xconf: Below::anchor(data_dir, xconf)?, identity_paths })
+    }
+
+    /// What a sweep must keep away from: the license folder, server.xconf's folder and, when
+    /// known, `data_dir` itself (a work folder inside it is fine).
+    pub fn protected(&self, data_dir: Option<&Path>) -> Vec<Protected> {
+        let mut protected = vec![Protected::new(self.license_dir.path(), "the license folder", false)];
+        if let Some(conf) = self.xconf.path().parent() {
+            protected.push(Protected::new(conf, "the folder of server.xconf", false));
+        }
+        if let Some(data_dir) = data_dir {
+            protected.push(Protected::new(data_dir, "data_dir", true));
+        }
+        protected
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -128,9 +151,12 @@ impl std::str::FromStr for SweepAction {
 /// Which leftovers go, and how.
 #[derive(Debug, Clone)]
 pub struct SweepPlan {
-    pub sweep_dirs: Vec<PathBuf>,
+    pub sweep_dirs: Vec<Below>,
     pub sweep_age: Duration,
     pub sweep_action: SweepAction,
+    /// Folders no sweep folder may be, hold or (mostly) lie in: checked with
+    /// [`sweep::check_dirs`] when the plan is made, and again where each folder really is.
+    pub protected: Vec<Protected>,
 }
 
 /// The parsed parameters, with derived defaults applied (except `store`, which needs the
@@ -152,23 +178,24 @@ impl Params {
 
 impl AgentParams for Params {
     fn from_values(v: &Values) -> Result<Params> {
+        let configured = |e: anyhow::Error| OcfError::configured(format!("{e:#}"));
         let data_dir = v.required_path("data_dir")?;
-        let identity_paths =
-            location::parse_list(&v.required_string("identity_paths")?).map_err(|e| OcfError::configured(format!("{e:#}")))?;
+        let identity_paths = location::parse_list(&v.required_string("identity_paths")?).map_err(configured)?;
+        let license_dir = v.path("license_dir")?.unwrap_or_else(|| default_license_dir(&data_dir));
+        let xconf = v.path("xconf")?.unwrap_or_else(|| default_xconf(&data_dir));
+        let target = Target::new(Some(&data_dir), &license_dir, &xconf, identity_paths).map_err(configured)?;
         let sweep_dirs = v.words("sweep_dirs").iter().map(|d| absolute("sweep_dirs", d)).collect::<Result<Vec<_>>>()?;
-        let sweep_age = parse_age(v.raw("sweep_age").unwrap_or(DEFAULT_SWEEP_AGE)).map_err(|e| OcfError::configured(format!("{e:#}")))?;
-        let sweep_action =
-            v.raw("sweep_action").unwrap_or("quarantine").parse::<SweepAction>().map_err(|e| OcfError::configured(format!("{e:#}")))?;
-        Ok(Params {
-            store: v.path("store")?,
-            target: Target {
-                license_dir: v.path("license_dir")?.unwrap_or_else(|| default_license_dir(&data_dir)),
-                xconf: v.path("xconf")?.unwrap_or_else(|| default_xconf(&data_dir)),
-                identity_paths,
-            },
-            sweep: SweepPlan { sweep_dirs, sweep_age, sweep_action },
-            data_dir,
-        })
+        let sweep_age = parse_age(v.raw("sweep_age").unwrap_or(DEFAULT_SWEEP_AGE)).map_err(configured)?;
+        let sweep_action = v.raw("sweep_action").unwrap_or("quarantine").parse::<SweepAction>().map_err(configured)?;
+        let store = v.path("store")?;
+        // Without a store parameter the store is <root>/<resource>: keep sweeps off all of them.
+        let store_guard = store.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_STORE_ROOT));
+        let mut protected = target.protected(Some(&data_dir));
+        protected.push(Protected::new(&store_guard, "the identity store", false));
+        sweep::check_dirs(&sweep_dirs, &protected, "sweep_dirs").map_err(configured)?;
+        let sweep_dirs = sweep_dirs.iter().map(|d| Below::anchor(Some(&data_dir), d)).collect::<Result<Vec<_>>>().map_err(configured)?;
+        let sweep = SweepPlan { sweep_dirs, sweep_age, sweep_action, protected };
+        Ok(Params { store, target, sweep, data_dir })
     }
 }
 
@@ -232,8 +259,8 @@ mod tests {
     #[test]
     fn derived_defaults_follow_data_dir_and_instance() {
         let p = parse(&[("data_dir", "/srv/warp"), ("identity_paths", "/config/server/@id")]).unwrap();
-        assert_eq!(p.target.license_dir, PathBuf::from("/srv/warp/system/license"));
-        assert_eq!(p.target.xconf, PathBuf::from("/srv/warp/system/conf/server.xconf"));
+        assert_eq!(p.target.license_dir.path(), Path::new("/srv/warp/system/license"));
+        assert_eq!(p.target.xconf.path(), Path::new("/srv/warp/system/conf/server.xconf"));
         assert_eq!(p.store("fixup"), PathBuf::from("/var/lib/mwha/warp/fixup"));
         assert_eq!(p.sweep.sweep_age, Duration::from_secs(3600));
         assert_eq!(p.sweep.sweep_action, SweepAction::Quarantine);
@@ -275,6 +302,52 @@ mod tests {
         ] {
             let err = parse(&vars).unwrap_err();
             assert_eq!(ocf::exit::fault_of(&err).code(), 6, "{vars:?}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn sweep_dirs_that_hold_what_the_agent_protects_are_6() {
+        let base = [("data_dir", "/srv/warp"), ("identity_paths", "/a/@id"), ("store", "/var/lib/mwha/warp/fixup")];
+        let sweep = |dirs: &str, extra: &[(&'static str, &'static str)]| {
+            let mut vars: Vec<(&str, &str)> = base.iter().copied().filter(|(k, _)| !extra.iter().any(|(e, _)| e == k)).collect();
+            vars.extend(extra.iter().filter(|(_, v)| !v.is_empty()));
+            vars.push(("sweep_dirs", dirs));
+            parse(&vars)
+        };
+        for (dirs, why) in [
+            ("/srv/warp", "/srv/warp is data_dir"),
+            ("/srv/warp/", "/srv/warp is data_dir"),
+            ("/srv", "/srv is a system folder"),
+            ("/srv/warp/system", "/srv/warp/system contains the license folder"),
+            ("/srv/warp/system/license", "is the license folder"),
+            ("/srv/warp/system/license/old", "is inside the license folder"),
+            ("/srv/warp/system/conf/", "is the folder of server.xconf"),
+            ("/srv/warp/work /srv/warp/system/./conf/x/..", "/srv/warp/system/conf is the folder of server.xconf"),
+            ("/var/lib/mwha/warp/fixup", "is the identity store"),
+            ("/var/lib/mwha/warp/fixup/quarantine", "is inside the identity store"),
+            ("/var/lib/mwha/warp", "contains the identity store"),
+            ("/", "is a system folder"),
+            ("/etc", "/etc is a system folder"),
+            ("/tmp/", "/tmp is a system folder"),
+            ("/var/tmp", "is a system folder"),
+            ("/usr/./local", "/usr/local is a system folder"),
+            ("/etc/../var", "/var is a system folder"),
+            ("/home", "is a system folder"),
+        ] {
+            let err = sweep(dirs, &[]).unwrap_err();
+            assert_eq!(ocf::exit::fault_of(&err).code(), 6, "{dirs}: {err:#}");
+            let text = err.to_string();
+            assert!(text.starts_with("sweep_dirs: /") && text.contains(why), "{dirs}: {text}");
+        }
+        // An explicit license folder or server.xconf elsewhere is protected where it is.
+        let err = sweep("/etc/warp/conf", &[("xconf", "/etc/warp/conf/server.xconf")]).unwrap_err();
+        assert!(err.to_string().contains("is the folder of server.xconf"), "{err:#}");
+        // Without a store parameter every default store is off limits.
+        let err = sweep("/var/lib/mwha/warp/other", &[("store", "")]).unwrap_err();
+        assert!(err.to_string().contains("identity store"), "{err:#}");
+        for fine in ["/srv/warp/work", "/srv/warp/work/tmp /srv/warp/log", "/tmp/warp-work", "/var/tmp/warp", "/srv/warp2"] {
+            let p = sweep(fine, &[]).unwrap_or_else(|e| panic!("{fine}: {e:#}"));
+            assert_eq!(p.sweep.sweep_dirs.len(), fine.split(' ').count());
         }
     }
 

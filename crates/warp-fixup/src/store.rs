@@ -14,6 +14,8 @@
 //! owned by root and writable by no one else (a sticky parent like /tmp is fine), no symlink
 //! anywhere inside, and the manifest matches the files exactly. [`write`] writes the manifest
 //! last, so a store interrupted while being written fails that check instead of being half used.
+//! Below the store's own path everything is reached through directory descriptors without
+//! following a link, and every file is read with a size limit.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -28,6 +30,7 @@ use ocf::atomic::{self, Attrs, Dir, Previous, Replace};
 use ocf::exit::OcfError;
 use sha2::{Digest, Sha256};
 
+use crate::beneath::{self, Below, Descend, LICENSE_MAX, STORE_TEXT_MAX, XCONF_MAX};
 use crate::location::Location;
 use crate::params::Target;
 use crate::xconf::{Value, Xconf};
@@ -39,6 +42,8 @@ pub const BACKUP: &str = "backup";
 pub const QUARANTINE: &str = "quarantine";
 /// How many previous server.xconf files the store keeps.
 pub const BACKUPS_KEPT: usize = 5;
+/// How deep the store is checked: quarantine/<time>/sweep/<sweep folder>/<leftover's folders>.
+const STORE_DEPTH: usize = 256;
 
 const HEADER: &str = "# warp-fixup identity store, format 1. Written by `warp-fixup capture`; checked against SHA256SUMS.";
 const STORE_FILE: Attrs = Attrs { uid: 0, gid: 0, mode: 0o600 };
@@ -81,7 +86,8 @@ impl Identity {
 /// value at every identity path. Refuses symlinks, anything but regular files, file names that
 /// cannot be recorded, and values that cannot be decoded.
 pub fn read_current(target: &Target) -> Result<Identity> {
-    let dir = Dir::open(&target.license_dir).with_context(|| format!("opening the license folder {}", target.license_dir.display()))?;
+    // The error names the folder (or the link on its way).
+    let dir = target.license_dir.open_dir()?;
     let mut licenses = Vec::new();
     for name in dir.entries()? {
         let meta = dir.lstat(&name)?.with_context(|| format!("{} vanished", dir.display_path(&name).display()))?;
@@ -97,7 +103,7 @@ pub fn read_current(target: &Target) -> Result<Identity> {
             bail!("{} is not a regular file; the license folder must hold regular files only", shown.display());
         }
         let text = recordable_name(&name).with_context(|| format!("license file {}", shown.display()))?;
-        let content = dir.read(&name)?.with_context(|| format!("{} vanished", shown.display()))?;
+        let content = dir.read(&name, LICENSE_MAX)?.with_context(|| format!("{} vanished", shown.display()))?;
         licenses.push(License { name: text, attrs: Attrs::of(&meta), content });
     }
     let xconf = read_xconf(&target.xconf)?;
@@ -118,18 +124,16 @@ pub fn read_current(target: &Target) -> Result<Identity> {
     Ok(Identity { captured, values, license_dir: Attrs::of(&dir.metadata()?), licenses })
 }
 
-/// Reads and parses server.xconf, refusing a symlink.
-pub fn read_xconf(path: &Path) -> Result<Xconf> {
-    let (dir, name) = parent_and_name(path)?;
-    let bytes = dir.read(name)?.with_context(|| format!("{} not found", path.display()))?;
-    Xconf::parse(bytes).with_context(|| format!("reading {}", path.display()))
+/// Reads and parses server.xconf, refusing a link on its path below the root and a file too
+/// big to be one.
+pub fn read_xconf(path: &Below) -> Result<Xconf> {
+    Xconf::parse(read_xconf_bytes(path)?).with_context(|| format!("reading {}", path.display()))
 }
 
-/// The directory (opened without following a final symlink) and file name of `path`.
-pub fn parent_and_name(path: &Path) -> Result<(Dir, &OsStr)> {
-    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { bail!("{} names no file", path.display()) };
-    let dir = Dir::open(parent).with_context(|| format!("opening {}", parent.display()))?;
-    Ok((dir, name))
+/// The bytes of server.xconf (see [`read_xconf`]).
+pub fn read_xconf_bytes(path: &Below) -> Result<Vec<u8>> {
+    let (dir, name) = path.parent_and_name()?;
+    dir.read(&name, XCONF_MAX)?.with_context(|| format!("{} not found", path.display()))
 }
 
 /// Loads a store after checking its ownership, permissions, symlinks and manifest. A missing
@@ -143,7 +147,8 @@ pub fn load(store: &Path) -> Result<Identity> {
     }
     check_secure(store)?;
     let dir = Dir::open(store)?;
-    let manifest = dir.read(OsStr::new(MANIFEST))?.with_context(|| format!("store {} has no {MANIFEST}", store.display()))?;
+    let manifest =
+        dir.read(OsStr::new(MANIFEST), STORE_TEXT_MAX)?.with_context(|| format!("store {} has no {MANIFEST}", store.display()))?;
     let manifest = parse_manifest(&manifest).with_context(|| format!("reading {}", store.join(MANIFEST).display()))?;
     let mut actual: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for name in dir.entries()? {
@@ -151,7 +156,7 @@ pub fn load(store: &Path) -> Result<Identity> {
         match text.as_ref() {
             MANIFEST | BACKUP | QUARANTINE => {}
             IDENTITY => {
-                actual.insert(IDENTITY.into(), dir.read(&name)?.unwrap_or_default());
+                actual.insert(IDENTITY.into(), dir.read(&name, STORE_TEXT_MAX)?.unwrap_or_default());
             }
             LICENSE => {
                 let licenses = dir.sub_dir(&name)?;
@@ -159,7 +164,7 @@ pub fn load(store: &Path) -> Result<Identity> {
                     if atomic::is_temp_name(&file) {
                         continue;
                     }
-                    let content = licenses.read(&file)?.unwrap_or_default();
+                    let content = licenses.read(&file, LICENSE_MAX)?.unwrap_or_default();
                     actual.insert(format!("{LICENSE}/{}", file.to_string_lossy()), content);
                 }
             }
@@ -200,7 +205,7 @@ pub fn write(store: &Path, identity: &Identity) -> Result<()> {
         atomic::remove_stale_temps(&dir, OsStr::new(name))?;
     }
     let licenses = dir.create_dir(OsStr::new(LICENSE), 0o700)?;
-    let plain = Replace { attrs: Some(STORE_FILE), backups: None, previous: Previous::Unchecked, pace: None };
+    let plain = Replace { attrs: Some(STORE_FILE), backups: None, previous: Previous::Unchecked, limit: LICENSE_MAX, pace: None };
     for license in &identity.licenses {
         let _ = atomic::replace(&licenses, OsStr::new(&license.name), &license.content, &plain)?;
     }
@@ -272,7 +277,8 @@ pub fn sha256_hex(content: &[u8]) -> String {
 /// every file outside quarantine/ (which keeps files as they were found) belongs to root and is
 /// writable by no one else.
 pub fn check_secure(store: &Path) -> Result<()> {
-    let insecure = |path: &Path, why: &str| anyhow::anyhow!("refusing the identity store {}: {} {why}", store.display(), path.display());
+    // The path is the store or inside it, so it names the store (and the reason stays short).
+    let insecure = |path: &Path, why: &str| anyhow::anyhow!("refusing the identity store: {} {why}", path.display());
     let meta = fs::symlink_metadata(store).with_context(|| format!("reading {}", store.display()))?;
     if meta.file_type().is_symlink() {
         return Err(insecure(store, "is a symlink"));
@@ -281,23 +287,30 @@ pub fn check_secure(store: &Path) -> Result<()> {
         return Err(insecure(store, "is not a folder"));
     }
     check_ancestors(store)?;
-    let quarantine = store.join(QUARANTINE);
-    for entry in walkdir::WalkDir::new(store).follow_links(false).follow_root_links(false) {
-        let entry = entry.with_context(|| format!("walking {}", store.display()))?;
-        let path = entry.path();
-        let meta = entry.metadata().with_context(|| format!("reading {}", path.display()))?;
-        if entry.path_is_symlink() || meta.file_type().is_symlink() {
-            return Err(insecure(path, "is a symlink"));
+    let dir = Dir::open(store).map_err(|e| insecure(store, &format!("cannot be opened: {e}")))?;
+    check_owner(&dir.metadata()?).map_err(|why| insecure(store, &why))?;
+    let mut visit = |entry: &beneath::Entry| -> Result<Descend> {
+        let path = store.join(entry.relative);
+        if entry.meta.file_type().is_symlink() {
+            return Err(insecure(&path, "is a symlink"));
         }
-        if meta.is_file() && path.starts_with(&quarantine) {
-            continue;
+        // Quarantined files keep the owner and mode they were found with.
+        if !(entry.meta.is_file() && entry.relative.starts_with(QUARANTINE)) {
+            check_owner(entry.meta).map_err(|why| insecure(&path, &why))?;
         }
-        if meta.uid() != 0 {
-            return Err(insecure(path, &format!("belongs to uid {}, not root", meta.uid())));
-        }
-        if meta.mode() & 0o022 != 0 {
-            return Err(insecure(path, &format!("is writable by others than root (mode {:04o})", meta.mode() & 0o7777)));
-        }
+        Ok(Descend::Yes)
+    };
+    let mut problem = |e: anyhow::Error| -> Result<()> { Err(e.context(format!("checking the identity store {}", store.display()))) };
+    beneath::walk(&dir, STORE_DEPTH, &mut visit, &mut problem)
+}
+
+/// Owned by root and writable by no one else, or why not.
+fn check_owner(meta: &fs::Metadata) -> std::result::Result<(), String> {
+    if meta.uid() != 0 {
+        return Err(format!("belongs to uid {}, not root", meta.uid()));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!("is writable by others than root (mode {:04o})", meta.mode() & 0o7777));
     }
     Ok(())
 }
@@ -432,7 +445,8 @@ impl Quarantine {
         Quarantine { store: store.to_path_buf(), run: None }
     }
 
-    /// `<store>/quarantine/<UTC time>/<sub…>`, created (0700) as needed.
+    /// `<store>/quarantine/<UTC time>/<sub…>`, created (0700) as needed, each folder reached
+    /// through its parent's descriptor without following a link.
     pub fn dir(&mut self, sub: &[&OsStr]) -> Result<Dir> {
         if self.run.is_none() {
             let store = Dir::open(&self.store)?;
@@ -440,7 +454,7 @@ impl Quarantine {
             let name = atomic::unused_name(&all, &atomic::utc_stamp(SystemTime::now()))?;
             self.run = Some(all.create_dir(&name, 0o700)?);
         }
-        let mut dir = Dir::open(self.run.as_ref().expect("created above").path())?;
+        let mut dir = self.run.as_ref().expect("created above").try_clone()?;
         for part in sub {
             dir = dir.create_dir(part, 0o700)?;
         }

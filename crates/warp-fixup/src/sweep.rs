@@ -1,24 +1,144 @@
 //! The sweep of intermediate files that flows leave half-way when a switch-over interrupts them
-//! (the guide: "leftovers must be deleted regularly"). [`find`] walks `sweep_dirs` and lists
-//! regular files older than `sweep_age` that no process has open; [`execute`] quarantines or
-//! deletes them.
+//! (the guide: "leftovers must be deleted regularly"). [`check_dirs`] refuses sweep folders that
+//! hold what the agent protects; [`find`] walks `sweep_dirs` and lists regular files older than
+//! `sweep_age` that no process has open; [`execute`] quarantines or deletes them.
 //!
-//! Invariants: symlinks are never followed (neither a sweep folder that is a symlink nor any
-//! link inside), the walk stays on each folder's filesystem and never leaves the folder, and a
-//! file is removed only through its parent folder opened again and checked to be the very folder
-//! (device and inode) the walk saw, and only if it is still the very file (inode) found.
+//! Invariants: symlinks are never followed (neither a sweep folder that is a symlink, nor a link
+//! on its path below `data_dir`, nor any link inside: every folder is opened through its
+//! parent's descriptor with `O_NOFOLLOW`), the walk stays on each folder's filesystem and never
+//! leaves the folder, a folder that is, holds or lies in a protected folder (license folder,
+//! server.xconf's folder, `data_dir`, the store, a system tree) is never swept, and a file is
+//! removed only through its parent folder opened again the same way and checked to be the very
+//! folder (device and inode) the walk saw, and only if it is still the very file (inode) found.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use ocf::atomic::{self, Dir};
 
+use crate::beneath::{self, normalize, Below, Descend};
 use crate::params::{SweepAction, SweepPlan};
 use crate::store::Quarantine;
+
+/// How deep a sweep walks (one open descriptor per level).
+const MAX_DEPTH: usize = 100;
+
+/// A folder a sweep must keep away from.
+#[derive(Debug, Clone)]
+pub struct Protected {
+    path: PathBuf,
+    /// For messages: "the license folder", "data_dir"…
+    what: &'static str,
+    /// A sweep folder inside it is fine (work folders in `data_dir`).
+    inside_ok: bool,
+}
+
+impl Protected {
+    pub fn new(path: &Path, what: &'static str, inside_ok: bool) -> Protected {
+        Protected { path: normalize(path), what, inside_ok }
+    }
+}
+
+/// Refuses a sweep folder that is, holds or lies in a protected folder, or is a system tree;
+/// `option` names the setting in the message (`sweep_dirs`, `--sweep-dirs`). Lexical: the
+/// walk checks again where each folder really is.
+pub fn check_dirs(dirs: &[PathBuf], protected: &[Protected], option: &str) -> Result<()> {
+    for dir in dirs {
+        if let Some(why) = refusal(dir, protected) {
+            bail!("{option}: {} {why}", normalize(dir).display());
+        }
+    }
+    Ok(())
+}
+
+/// Why `dir` must not be swept, if it must not.
+fn refusal(dir: &Path, protected: &[Protected]) -> Option<String> {
+    let dir = normalize(dir);
+    if is_system_tree(&dir) {
+        return Some("is a system folder".into());
+    }
+    // The closest relation names the cause best: "is data_dir" rather than "contains the
+    // license folder".
+    let relation = |p: &Protected| {
+        if dir == p.path {
+            Some((0, "is"))
+        } else if !p.inside_ok && dir.starts_with(&p.path) {
+            Some((1, "is inside"))
+        } else if p.path.starts_with(&dir) {
+            Some((2, "contains"))
+        } else {
+            None
+        }
+    };
+    let closest = protected.iter().filter_map(|p| relation(p).map(|(rank, words)| (rank, words, p.what))).min_by_key(|(rank, ..)| *rank);
+    closest.map(|(_, relation, what)| format!("{relation} {what}"))
+}
+
+/// Folders shared by the whole system, which a sweep never takes as its own (a folder inside
+/// one, such as /tmp/warp-work, is fine). Every parent of an entry is an entry, so "holds a
+/// system folder" needs no check of its own.
+fn is_system_tree(path: &Path) -> bool {
+    const SYSTEM_TREES: &[&str] = &[
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/efi",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/libx32",
+        "/lost+found",
+        "/media",
+        "/mnt",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/snap",
+        "/srv",
+        "/sys",
+        "/tmp",
+        "/usr",
+        "/usr/bin",
+        "/usr/include",
+        "/usr/lib",
+        "/usr/lib32",
+        "/usr/lib64",
+        "/usr/libexec",
+        "/usr/libx32",
+        "/usr/local",
+        "/usr/local/bin",
+        "/usr/local/etc",
+        "/usr/local/lib",
+        "/usr/local/sbin",
+        "/usr/local/share",
+        "/usr/sbin",
+        "/usr/share",
+        "/usr/src",
+        "/var",
+        "/var/cache",
+        "/var/lib",
+        "/var/lib/mwha",
+        "/var/local",
+        "/var/lock",
+        "/var/log",
+        "/var/mail",
+        "/var/opt",
+        "/var/run",
+        "/var/spool",
+        "/var/tmp",
+    ];
+    let normal = normalize(path);
+    SYSTEM_TREES.iter().any(|tree| normal == Path::new(tree))
+}
 
 /// A file found to be a leftover.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -29,6 +149,9 @@ pub struct Leftover {
     pub age_seconds: u64,
     #[serde(skip)]
     id: FileId,
+    /// The sweep folder it was found in, and its parent folder relative to that.
+    #[serde(skip)]
+    sweep_dir: Below,
     #[serde(skip)]
     parent: PathBuf,
     #[serde(skip)]
@@ -60,6 +183,8 @@ pub struct Found {
     pub symlinks: usize,
     /// Folders or entries that could not be swept, and why.
     pub warnings: Vec<String>,
+    /// Sweep folders refused (a link on their path, a protected folder): the sweep failed there.
+    pub refused: Vec<String>,
 }
 
 /// What [`execute`] did.
@@ -80,91 +205,132 @@ pub struct Swept {
 pub fn find(plan: &SweepPlan, exclude: Option<&Path>, now: SystemTime) -> Found {
     let mut found = Found::default();
     let open_files = open_files();
-    for root in &plan.sweep_dirs {
-        if let Err(e) = walk(root, plan.sweep_age, exclude, now, &open_files, &mut found) {
-            found.warnings.push(format!("{}: {e:#}", root.display()));
+    let exclude = exclude.map(|store| (normalize(store), std::fs::symlink_metadata(store).ok().map(|m| FileId::of(&m))));
+    for dir in &plan.sweep_dirs {
+        let Some(root) = open_sweep_dir(dir, &plan.protected, &mut found) else { continue };
+        if let Err(e) = walk(dir, &root, plan.sweep_age, exclude.as_ref(), now, &open_files, &mut found) {
+            found.refused.push(format!("{e:#}"));
         }
     }
     found
 }
 
+/// Opens a sweep folder without following a link below its root; `None` (with the reason
+/// recorded) when it is not to be swept.
+fn open_sweep_dir(dir: &Below, protected: &[Protected], found: &mut Found) -> Option<Dir> {
+    let (parent, name) = match dir.parent_and_name() {
+        Ok(opened) => opened,
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) => {
+            found.warnings.push(format!("{} does not exist: not swept", dir.display()));
+            return None;
+        }
+        Err(e) => {
+            found.refused.push(format!("{}: {e:#}; not swept (name the real folder)", dir.display()));
+            return None;
+        }
+    };
+    match parent.lstat(&name) {
+        Ok(None) => found.warnings.push(format!("{} does not exist: not swept", dir.display())),
+        Ok(Some(meta)) if meta.file_type().is_symlink() => {
+            found.warnings.push(format!("{} is a symlink: not swept (name the real folder)", dir.display()))
+        }
+        Ok(Some(meta)) if !meta.is_dir() => found.warnings.push(format!("{} is not a folder: not swept", dir.display())),
+        Ok(Some(_)) => match parent.sub_dir(&name) {
+            Ok(root) => {
+                // Where the folder really is, whatever led to it: the lexical check again.
+                let real = root.resolved_path().map(|p| refusal(&p, &resolved(protected)).map(|why| (p, why)));
+                match real {
+                    Ok(None) => return Some(root),
+                    Ok(Some((real, why))) => found.refused.push(format!("{} is {} which {why}: not swept", dir.display(), real.display())),
+                    Err(e) => found.refused.push(format!("{}: {e}", dir.display())),
+                }
+            }
+            Err(e) => found.refused.push(format!("{e}")),
+        },
+        Err(e) => found.refused.push(format!("{}: {e}", dir.display())),
+    }
+    None
+}
+
+/// The protected folders as they really are (links resolved), for comparing with a folder
+/// that was opened; those that do not exist keep their lexical path.
+fn resolved(protected: &[Protected]) -> Vec<Protected> {
+    protected.iter().map(|p| Protected { path: std::fs::canonicalize(&p.path).unwrap_or_else(|_| p.path.clone()), ..p.clone() }).collect()
+}
+
 fn walk(
-    root: &Path,
+    sweep_dir: &Below,
+    root: &Dir,
     age: Duration,
-    exclude: Option<&Path>,
+    exclude: Option<&(PathBuf, Option<FileId>)>,
     now: SystemTime,
     open_files: &HashSet<PathBuf>,
     found: &mut Found,
 ) -> Result<()> {
-    let meta = match std::fs::symlink_metadata(root) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            found.warnings.push(format!("{} does not exist: not swept", root.display()));
-            return Ok(());
+    let root_meta = root.metadata()?;
+    // Open files are known by their resolved paths; compare with where the folder really is.
+    let real_root = root.resolved_path().with_context(|| format!("resolving {}", sweep_dir.display()))?;
+    let mut leftovers = Vec::new();
+    let mut in_use = Vec::new();
+    let mut symlinks = 0;
+    let mut visit = |entry: &beneath::Entry| -> Result<Descend> {
+        let meta = entry.meta;
+        if meta.file_type().is_symlink() {
+            symlinks += 1;
+            return Ok(Descend::No);
         }
-        other => other.with_context(|| format!("reading {}", root.display()))?,
-    };
-    if meta.file_type().is_symlink() {
-        found.warnings.push(format!("{} is a symlink: not swept (name the real folder)", root.display()));
-        return Ok(());
-    }
-    if !meta.is_dir() {
-        found.warnings.push(format!("{} is not a folder: not swept", root.display()));
-        return Ok(());
-    }
-    // Open files are known by their resolved paths; compare with the resolved folder.
-    let canonical = std::fs::canonicalize(root).with_context(|| format!("resolving {}", root.display()))?;
-    let mut dir_ids: BTreeMap<PathBuf, FileId> = BTreeMap::new();
-    let walker = walkdir::WalkDir::new(root).follow_links(false).follow_root_links(false).same_file_system(true).sort_by_file_name();
-    let walker = walker.into_iter().filter_entry(|e| exclude.is_none_or(|x| !e.path().starts_with(x)));
-    for entry in walker {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                found.warnings.push(format!("{e}"));
-                continue;
-            }
-        };
-        let Ok(meta) = entry.metadata() else { continue };
-        if entry.file_type().is_symlink() {
-            found.symlinks += 1;
-            continue;
+        // Stay on the sweep folder's filesystem.
+        if meta.dev() != root_meta.dev() {
+            return Ok(Descend::No);
         }
-        if entry.file_type().is_dir() {
-            dir_ids.insert(entry.path().to_path_buf(), FileId::of(&meta));
-            continue;
+        if meta.is_dir() {
+            let path = sweep_dir.path().join(entry.relative);
+            let excluded = exclude.is_some_and(|(store, id)| path.starts_with(store) || *id == Some(FileId::of(meta)));
+            return Ok(if excluded { Descend::No } else { Descend::Yes });
         }
-        if !entry.file_type().is_file() {
-            continue;
+        if !meta.is_file() {
+            return Ok(Descend::No);
         }
-        let Ok(modified) = meta.modified() else { continue };
-        let Ok(file_age) = now.duration_since(modified) else { continue };
+        let Ok(modified) = meta.modified() else { return Ok(Descend::No) };
+        let Ok(file_age) = now.duration_since(modified) else { return Ok(Descend::No) };
         if file_age <= age {
-            continue;
+            return Ok(Descend::No);
         }
-        let relative = entry.path().strip_prefix(root).expect("walkdir yields paths under its root");
-        if open_files.contains(&canonical.join(relative)) {
-            found.in_use.push(entry.path().to_path_buf());
-            continue;
+        let path = sweep_dir.path().join(entry.relative);
+        if open_files.contains(&real_root.join(entry.relative)) {
+            in_use.push(path);
+            return Ok(Descend::No);
         }
-        let parent = entry.path().parent().expect("a file below the root has a parent").to_path_buf();
-        let Some(parent_id) = dir_ids.get(&parent).copied() else { continue };
-        let mut quarantine_dir: Vec<OsString> = normal_components(root);
-        quarantine_dir.extend(normal_components(relative.parent().unwrap_or(Path::new(""))));
-        found.leftovers.push(Leftover {
-            path: entry.path().to_path_buf(),
+        let parent = entry.relative.parent().unwrap_or(Path::new("")).to_path_buf();
+        let mut quarantine_dir: Vec<OsString> = normal_components(sweep_dir.path());
+        quarantine_dir.extend(normal_components(&parent));
+        leftovers.push(Leftover {
+            path,
             size: meta.len(),
             age_seconds: file_age.as_secs(),
-            id: FileId::of(&meta),
+            id: FileId::of(meta),
+            sweep_dir: sweep_dir.clone(),
             parent,
-            parent_id,
+            parent_id: FileId::of(&entry.dir.metadata()?),
             quarantine_dir,
         });
-    }
+        Ok(Descend::No)
+    };
+    let mut warnings = Vec::new();
+    let mut problem = |e: anyhow::Error| -> Result<()> {
+        warnings.push(format!("{e:#}"));
+        Ok(())
+    };
+    beneath::walk(root, MAX_DEPTH, &mut visit, &mut problem)?;
+    found.leftovers.extend(leftovers);
+    found.in_use.extend(in_use);
+    found.symlinks += symlinks;
+    found.warnings.extend(warnings);
     Ok(())
 }
 
 /// Quarantines (under `store`) or deletes the leftovers; `dry_run` only reports them. Failures
-/// of single files are reported, not fatal.
+/// of single files are reported, not fatal; so are refused sweep folders.
 pub fn execute(found: Found, action: SweepAction, store: &Path, dry_run: bool) -> Swept {
     let mut swept = Swept {
         action,
@@ -175,7 +341,7 @@ pub fn execute(found: Found, action: SweepAction, store: &Path, dry_run: bool) -
         in_use: found.in_use,
         symlinks: found.symlinks,
         warnings: found.warnings,
-        failed: Vec::new(),
+        failed: found.refused,
     };
     let mut quarantine = Quarantine::new(store);
     let mut opened: Option<(PathBuf, Dir)> = None;
@@ -197,21 +363,23 @@ pub fn execute(found: Found, action: SweepAction, store: &Path, dry_run: bool) -
 }
 
 fn remove_one(leftover: &Leftover, action: SweepAction, quarantine: &mut Quarantine, opened: &mut Option<(PathBuf, Dir)>) -> Result<()> {
-    if opened.as_ref().is_none_or(|(path, _)| *path != leftover.parent) {
+    let parent_path = leftover.sweep_dir.path().join(&leftover.parent);
+    if opened.as_ref().is_none_or(|(path, _)| *path != parent_path) {
         if let Some((_, previous)) = opened.take() {
             previous.sync()?;
         }
-        let dir = Dir::open(&leftover.parent)?;
+        // Again from the sweep folder's root, one component at a time, never through a link.
+        let dir = leftover.sweep_dir.open_dir()?.beneath(&leftover.parent)?;
         if FileId::of(&dir.metadata()?) != leftover.parent_id {
-            anyhow::bail!("{} was replaced since the walk: left alone", leftover.parent.display());
+            bail!("{} was replaced since the walk: left alone", parent_path.display());
         }
-        *opened = Some((leftover.parent.clone(), dir));
+        *opened = Some((parent_path, dir));
     }
     let (_, dir) = opened.as_ref().expect("opened above");
     let name = leftover.path.file_name().context("a file has a name")?;
     let now = dir.lstat(name)?.context("vanished")?;
     if !now.is_file() || FileId::of(&now) != leftover.id {
-        anyhow::bail!("replaced since the walk: left alone");
+        bail!("replaced since the walk: left alone");
     }
     match action {
         SweepAction::Delete => dir.remove_file(name)?,
@@ -228,7 +396,7 @@ fn remove_one(leftover: &Leftover, action: SweepAction, quarantine: &mut Quarant
 
 impl Swept {
     /// The one log line: files, bytes, oldest.
-    pub fn summary(&self, dirs: &[PathBuf]) -> String {
+    pub fn summary(&self, dirs: &[Below]) -> String {
         let verb = match (self.dry_run, self.action) {
             (true, SweepAction::Quarantine) => "would quarantine",
             (true, SweepAction::Delete) => "would delete",

@@ -15,7 +15,8 @@
 //!
 //! Invariant: a `Xconf` is only built from a well-formed document (one root, balanced and
 //! matching tags, no duplicate attributes, only predefined or numeric entity references, valid
-//! UTF-8 when UTF-8), so every span in it is exact.
+//! UTF-8 when UTF-8) whose elements nest at most [`MAX_DEPTH`] deep, so every span in it is exact
+//! and every location in it is short enough to print.
 
 use std::ops::Range;
 
@@ -24,6 +25,10 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
 use crate::location::{can_quote, Location, Step};
+
+/// How deep elements may nest. A server.xconf nests a handful of levels; the limit keeps
+/// locations (one step per level) and the work of matching them small.
+pub const MAX_DEPTH: usize = 256;
 
 /// How the file's bytes map to characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -492,6 +497,9 @@ fn scan(bytes: &[u8]) -> Result<(Encoding, Vec<Element>)> {
             Event::Start(start) | Event::Empty(start) if open.is_empty() && root_seen => {
                 return Err(malformed(&format!("a second root element <{}>", String::from_utf8_lossy(start.name().as_ref())), before));
             }
+            Event::Start(_) | Event::Empty(_) if open.len() >= MAX_DEPTH => {
+                bail!("server.xconf nests elements more than {MAX_DEPTH} deep (at byte {before}); warp-fixup refuses it")
+            }
             Event::Start(start) => {
                 let index = push_element(bytes, &mut elements, &open, &start, before)?;
                 mark_child(&mut open);
@@ -780,6 +788,18 @@ mod tests {
         refused(doc, &[("/c/q", "x")], "child elements");
         refused(doc, &[("/c/p[@n='a']", "x"), ("/c/p[@n=\"a\"]", "y")], "name the same node");
         refused(doc, &[("/p", "x")], "matches nothing");
+    }
+
+    #[test]
+    fn nesting_is_limited() {
+        let nested = |depth: usize| format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth)).into_bytes();
+        assert!(Xconf::parse(nested(MAX_DEPTH)).is_ok());
+        let self_closing = format!("{}<a/>{}", "<a>".repeat(MAX_DEPTH - 1), "</a>".repeat(MAX_DEPTH - 1));
+        assert!(Xconf::parse(self_closing.into_bytes()).is_ok());
+        for too_deep in [nested(MAX_DEPTH + 1), nested(50_000), format!("{}<a/>", "<a>".repeat(MAX_DEPTH)).into_bytes()] {
+            let err = Xconf::parse(too_deep).unwrap_err().to_string();
+            assert!(err.contains("nests elements more than 256 deep (at byte 768)"), "{err}");
+        }
     }
 
     #[test]
