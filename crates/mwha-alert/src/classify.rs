@@ -190,7 +190,7 @@ pub fn line(event: &Event, now_epoch: i64, reporter: &str, message: &Message) ->
         Some(epoch) => utc_stamp(epoch, event.usec),
         None => utc_stamp(now_epoch, 0),
     };
-    format!("{stamp} {reporter} {} {}", message.entry.id, message.text())
+    format!("{stamp} {} {} {}", crate::event::sanitize(reporter), message.entry.id, message.text())
 }
 
 #[cfg(test)]

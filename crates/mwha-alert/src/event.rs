@@ -164,10 +164,21 @@ pub fn ocf_rc_text(rc: i32) -> &'static str {
     }
 }
 
-/// One line per event: control characters (a newline in an exit reason or an option) become
-/// spaces, so a field can never start a second line.
+/// One line per event: control characters and line separators (a newline in an exit reason or
+/// an option) become spaces, so a field can never start a second line.
 pub fn sanitize(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    text.chars().map(|c| if is_flattened(c) { ' ' } else { c }).collect()
+}
+
+/// Everything a log viewer, editor or terminal may take as a line break or let rewrite what is
+/// shown: the C0 and C1 controls (LF, CR, VT, FF, NEL U+0085, ESC…), the mandatory breaks of
+/// Unicode's line breaking algorithm outside those (U+2028 LINE SEPARATOR, U+2029 PARAGRAPH
+/// SEPARATOR), and the bidirectional controls, which make a line display in another order than
+/// it is written.
+fn is_flattened(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}')
+        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -217,5 +228,17 @@ mod tests {
     fn newlines_never_reach_a_line() {
         let e = Event::from_vars(&vars(&[("CRM_alert_kind", "node"), ("CRM_alert_node", "n1\nMWHA0000I forged")])).unwrap();
         assert_eq!(e.node, "n1 MWHA0000I forged");
+    }
+
+    #[test]
+    fn every_line_break_and_control_is_flattened() {
+        // The mandatory breaks of UAX #14 (BK, CR, LF, NL), other C0/C1 controls, bidi controls.
+        for c in [
+            '\n', '\r', '\u{0B}', '\u{0C}', '\u{85}', '\u{2028}', '\u{2029}', '\0', '\t', '\u{1B}', '\u{7F}', '\u{9B}', '\u{202E}',
+            '\u{2066}', '\u{200F}', '\u{061C}',
+        ] {
+            assert_eq!(sanitize(&format!("n1{c}MWHA0000I forged")), "n1 MWHA0000I forged", "U+{:04X}", u32::from(c));
+        }
+        assert_eq!(sanitize("Ресурс d — ok ✓"), "Ресурс d — ok ✓", "other text is kept");
     }
 }

@@ -144,9 +144,22 @@ fn a_missing_log_directory_is_reported_to_syslog_quickly_and_fails_the_run() {
 
 #[test]
 fn a_full_disk_is_reported_to_syslog() {
+    if !require("root and unshare (a full tmpfs)", is_root() && have("unshare")) {
+        return;
+    }
     let sandbox = Sandbox::new("alert-full");
     let syslog = Syslog::new(&sandbox);
-    let r = run("node-lost-majority", "/dev/full", &[], &syslog.path);
+    let dir = sandbox.path().join("full");
+    fs::create_dir(&dir).unwrap();
+    // A tmpfs filled up, in the agent's private mount namespace (/dev/full is a device: refused).
+    let script = "mount -t tmpfs -o size=64k full \"$1\" && { cat /dev/zero > \"$1/filler\" 2>/dev/null; shift && exec \"$@\"; }";
+    let r = run_with(
+        &["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script, "sh", dir.to_str().unwrap(), AGENT],
+        "node-lost-majority",
+        dir.join("alerts.log").to_str().unwrap(),
+        &[],
+        &syslog.path,
+    );
     expect(&r, 1, "ENOSPC");
     let records = syslog.records();
     assert!(

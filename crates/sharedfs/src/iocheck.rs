@@ -6,6 +6,9 @@
 //! fsyncs, reads back and removes the probe file. It prints one line, `sharedfs-io-check ok
 //! available=N size=N [probe_us=N]` or `sharedfs-io-check fail REASON`.
 //!
+//! The probe file is created with `O_EXCL|O_NOFOLLOW`: a link or someone else's file at its name
+//! fails the check and is left alone; only a leftover of a killed check, proven ours, is removed.
+//!
 //! A child that misses the deadline is killed with its process group; one stuck in
 //! uninterruptible sleep (dead NFS server, frozen filesystem) cannot die and is left behind: its
 //! PID and start time are recorded per share under /run, and no new child is started on that share
@@ -15,13 +18,14 @@
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Result};
+use nix::fcntl::OFlag;
 use ocf::action::Ctx;
 use ocf::deadline::TimedOut;
 use ocf::identity::{self, ProcRef};
@@ -399,39 +403,127 @@ fn clip(text: &str) -> String {
     out
 }
 
+/// At most this much of a leftover probe file is read to prove it is ours.
+const STALE_PROBE_LIMIT: u64 = 4096;
+
 /// Create, write, fsync, read back (past the page cache where the filesystem allows) and remove.
+///
+/// The probe name sits in a directory other users may write to (the share), so nothing found
+/// under it is trusted: the file is created with `O_EXCL|O_NOFOLLOW` (never opened through a
+/// link, never truncated), a leftover is removed only once proven ours, and the name is removed
+/// only while it still refers to the file this check created.
 fn probe_file(dir: &Path, name: &str) -> Result<Duration, String> {
     let started = Instant::now();
     let path = dir.join(name);
     let fail = |what: &str, e: io::Error| format!("{}: {what} probe file {name}: {e}", dir.display());
+    remove_stale_probe(dir, name)?;
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
-    let payload = format!("sharedfs probe {name} pid {} at {stamp}\n", std::process::id());
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(&path)
-        .map_err(|e| fail("creating", e))?;
-    let written =
-        file.write_all(payload.as_bytes()).map_err(|e| fail("writing", e)).and_then(|()| file.sync_all().map_err(|e| fail("fsyncing", e)));
+    let payload = format!("{}{} at {stamp}\n", probe_head(name), std::process::id());
+    let mut file =
+        OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).custom_flags(OFlag::O_NOFOLLOW.bits()).open(&path).map_err(
+            |e| match e.kind() {
+                io::ErrorKind::AlreadyExists => {
+                    format!("{}: probe file {name} appeared while the check ran: not touched (another check, or planted)", dir.display())
+                }
+                _ => fail("creating", e),
+            },
+        )?;
+    let checked = write_and_read_back(&mut file, payload.as_bytes())
+        .map_err(|(what, e)| fail(what, e))
+        .and_then(|same| same.then_some(()).ok_or_else(|| format!("{}: probe file {name} reads back different content", dir.display())));
+    let ours = file.metadata();
     drop(file);
-    let read_back = written.and_then(|()| {
-        let file = OpenOptions::new().read(true).custom_flags(nix::libc::O_NOFOLLOW).open(&path).map_err(|e| fail("reopening", e))?;
-        // The pages are clean after fsync: drop them so the read goes to the storage.
-        let _ = nix::fcntl::posix_fadvise(file.as_raw_fd(), 0, 0, nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED);
-        let mut back = Vec::new();
-        (&file).take(payload.len() as u64 + 1).read_to_end(&mut back).map_err(|e| fail("reading back", e))?;
-        if back != payload.as_bytes() {
-            return Err(format!("{}: probe file {name} reads back different content", dir.display()));
+    // Only the name of the file created above is removed; whatever replaced it is left alone.
+    let removed = match (ours, fs::symlink_metadata(&path)) {
+        (Ok(ours), Ok(now)) if (now.dev(), now.ino()) != (ours.dev(), ours.ino()) => {
+            Err(format!("{}: probe file {name} was replaced while the check ran: left alone", dir.display()))
         }
-        Ok(())
-    });
-    let removed = fs::remove_file(&path).map_err(|e| fail("removing", e));
-    read_back?;
+        (_, Err(e)) => Err(fail("finding", e)),
+        // fstat failing on a descriptor just created says nothing about the name: it is ours
+        // unless raced, and removing a name never writes through it.
+        _ => fs::remove_file(&path).map_err(|e| fail("removing", e)),
+    };
+    checked?;
     removed?;
     Ok(started.elapsed())
+}
+
+/// Writes, fsyncs and reads back `payload` through the one descriptor (the name is not looked
+/// up again); `Ok(false)`: it reads back different content.
+fn write_and_read_back(file: &mut File, payload: &[u8]) -> Result<bool, (&'static str, io::Error)> {
+    file.write_all(payload).map_err(|e| ("writing", e))?;
+    file.sync_all().map_err(|e| ("fsyncing", e))?;
+    // The pages are clean after fsync: drop them so the read goes to the storage.
+    let _ = nix::fcntl::posix_fadvise(file.as_raw_fd(), 0, 0, nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED);
+    file.seek(SeekFrom::Start(0)).map_err(|e| ("rewinding", e))?;
+    let mut back = Vec::new();
+    (&*file).take(payload.len() as u64 + 1).read_to_end(&mut back).map_err(|e| ("reading back", e))?;
+    Ok(back == payload)
+}
+
+/// What every probe file of ours starts with; the pid follows.
+fn probe_head(name: &str) -> String {
+    format!("sharedfs probe {name} pid ")
+}
+
+/// Removes a probe file left by a check that was killed, once it is proven ours: a regular file
+/// with one link, owned by this user, holding (the start of) a probe payload. Anything else at
+/// the probe name is refused and left as it is.
+fn remove_stale_probe(dir: &Path, name: &str) -> Result<(), String> {
+    let path = dir.join(name);
+    let refuse = |why: &str| {
+        Err(format!("{}: probe file {name} {why}: refused, not written through (remove it if it is a leftover)", dir.display()))
+    };
+    let found = match fs::symlink_metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("{}: examining probe file {name}: {e}", dir.display())),
+    };
+    if found.file_type().is_symlink() {
+        return refuse("is a symbolic link");
+    }
+    if !found.is_file() {
+        return refuse("is not a regular file");
+    }
+    // Non-blocking: if a FIFO took the name since the lstat, the open must not wait for a writer.
+    let file =
+        match OpenOptions::new().read(true).custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits()).open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => return refuse("is a symbolic link"),
+            Err(e) => return Err(format!("{}: opening leftover probe file {name}: {e}", dir.display())),
+        };
+    let meta = file.metadata().map_err(|e| format!("{}: examining leftover probe file {name}: {e}", dir.display()))?;
+    if (meta.dev(), meta.ino()) != (found.dev(), found.ino()) {
+        return refuse("changed while it was examined");
+    }
+    if !meta.is_file() {
+        return refuse("is not a regular file");
+    }
+    if meta.nlink() != 1 {
+        return refuse(&format!("has {} hard links", meta.nlink()));
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me {
+        return refuse(&format!("is owned by uid {}, not by this check's uid {me}", meta.uid()));
+    }
+    let mut content = Vec::new();
+    (&file)
+        .take(STALE_PROBE_LIMIT + 1)
+        .read_to_end(&mut content)
+        .map_err(|e| format!("{}: reading leftover probe file {name}: {e}", dir.display()))?;
+    if !is_probe_payload(&content, name) {
+        return refuse("holds something other than a probe");
+    }
+    drop(file);
+    fs::remove_file(&path).map_err(|e| format!("{}: removing leftover probe file {name}: {e}", dir.display()))
+}
+
+/// A probe payload, or the start of one (a check killed before or while it wrote).
+fn is_probe_payload(content: &[u8], name: &str) -> bool {
+    let head = probe_head(name);
+    let head = head.as_bytes();
+    content.len() as u64 <= STALE_PROBE_LIMIT && (content.starts_with(head) || head.starts_with(content))
 }
 
 #[cfg(test)]
@@ -497,6 +589,56 @@ mod tests {
         for bad in ["", "4242", "4242 1", "1 2 3", "x 1 2", "4242 1 2 3"] {
             assert!(parse_stuck(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn only_probe_payloads_count_as_ours() {
+        let name = ".sharedfs-probe.n1.fs";
+        assert!(is_probe_payload(b"", name), "killed before it wrote");
+        assert!(is_probe_payload(b"sharedfs probe .sharedfs-probe.n1.fs pid 42 at 1700000000\n", name));
+        assert!(is_probe_payload(b"sharedfs probe .sharedfs-pr", name), "killed while it wrote");
+        assert!(!is_probe_payload(b"sharedfs probe .sharedfs-probe.n2.fs pid 42 at 1\n", name), "another node's");
+        assert!(!is_probe_payload(b"root:x:0:0:root:/root:/bin/bash\n", name));
+        let mut long = probe_head(name).into_bytes();
+        long.resize(STALE_PROBE_LIMIT as usize + 1, b'x');
+        assert!(!is_probe_payload(&long, name), "too long to be ours");
+    }
+
+    #[test]
+    fn the_probe_file_never_writes_through_what_it_finds() {
+        use std::os::unix::fs::symlink;
+        let dir = std::env::temp_dir().join(format!("sharedfs-probe-hostile-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let name = probe_file_name("n1", "t");
+        let probe = dir.join(&name);
+        let victim = dir.join("victim");
+        fs::write(&victim, "precious\n").unwrap();
+
+        fs::hard_link(&victim, &probe).unwrap();
+        let why = probe_file(&dir, &name).unwrap_err();
+        assert!(why.contains("has 2 hard links: refused, not written through") && why.contains(&name), "{why}");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+        fs::remove_file(&probe).unwrap();
+
+        for target in [&victim, &dir.join("absent")] {
+            symlink(target, &probe).unwrap();
+            let why = probe_file(&dir, &name).unwrap_err();
+            assert!(why.contains("is a symbolic link: refused"), "{why}");
+            assert!(fs::symlink_metadata(&probe).unwrap().file_type().is_symlink(), "the link is left alone");
+            fs::remove_file(&probe).unwrap();
+        }
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+        assert!(!dir.join("absent").exists(), "a dangling link's target is not created");
+
+        fs::write(&probe, "not a probe\n").unwrap();
+        assert!(probe_file(&dir, &name).unwrap_err().contains("holds something other than a probe"));
+        assert_eq!(fs::read_to_string(&probe).unwrap(), "not a probe\n");
+
+        fs::write(&probe, format!("{}4242 at 1\n", probe_head(&name))).unwrap();
+        probe_file(&dir, &name).expect("a leftover of ours is removed");
+        assert!(!probe.exists());
+        fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
