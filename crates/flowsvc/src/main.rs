@@ -3,8 +3,9 @@
 //! Runbook (guide: "Redundancy configuration", commands run as the product's OS user):
 //! - start: `boot/bin/flowsvc` as `user`, detached; done when `flowsvc.pid` names a live flow
 //!   service (and `probe_url` answers). `flowsvc` may daemonize or stay in the foreground.
-//! - stop: `boot/bin/fsstop`, then SIGTERM and SIGKILL to the main process and its descendants,
-//!   verify nothing is left, remove a stale PID file.
+//! - stop: `boot/bin/fsstop`, then SIGTERM and SIGKILL to the main process, its descendants and
+//!   what carries the launch ID of the start (children that left with setsid), all as the
+//!   product's user; verify nothing is left, remove a stale PID file.
 //! - monitor: the main PID (children die and are restarted by it: not a failure); depth 10
 //!   `fsctrl status`; depth 20 `probe_url`.
 
@@ -21,7 +22,9 @@ use ocf::escalate::{self, StopOutcome, StopPlan};
 use ocf::exit::{OcfError, Status};
 use ocf::identity::ProcRef;
 use ocf::pidfile::PidFile;
+use ocf::scope::LaunchScope;
 use ocf::spawn;
+use ocf::state::StateDir;
 use ocf::{fsio, info, warn};
 
 use params::{Params, META};
@@ -37,16 +40,18 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
         info!("flow service already running as pid {}", main.pid);
         return Ok(());
     }
-    let leftovers = warp::leftovers(p, &view);
+    let old_scope = LaunchScope::load(&state(cx));
+    let leftovers = warp::leftovers(p, &view, old_scope.as_ref());
     if !leftovers.is_empty() {
         warn!("stopping leftover flow-service processes {leftovers:?} before start");
-        stop_processes(cx, p, None, Some(&view))?;
+        stop_processes(cx, p, None, Some(&view), old_scope.as_ref())?;
     }
     // A stale PID file could name a reused PID that happens to look like Warp: start clean.
     remove_pidfile(cx, p)?;
 
-    let mut launcher =
-        cx.step("boot/bin/flowsvc", || spawn::detached(&user, &warp::command(p, warp::flowsvc(p)), &p.console_log, deadline))?;
+    let scope = LaunchScope::create(&state(cx), user.uid()).context("recording the launch scope under /run/mwha")?;
+    let command = warp::command(p, warp::flowsvc(p)).env(scope.env());
+    let mut launcher = cx.step("boot/bin/flowsvc", || spawn::detached(&user, &command, &p.console_log, deadline))?;
     info!("started {} as {} (launcher pid {})", warp::flowsvc(p).display(), user.name(), launcher.pid());
     let mut quiet_polls = 0;
     let main = deadline.wait_for("flowsvc.pid to name a live flow service", Duration::from_millis(100), || {
@@ -59,7 +64,7 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
                 bail!("boot/bin/flowsvc {status} before the service came up (see {})", p.console_log.display());
             }
             // The launcher daemonized; if nothing of the service is left, it died.
-            quiet_polls = if warp::leftovers(p, &view).is_empty() { quiet_polls + 1 } else { 0 };
+            quiet_polls = if warp::leftovers(p, &view, Some(&scope)).is_empty() { quiet_polls + 1 } else { 0 };
             if quiet_polls >= 5 {
                 bail!("the flow service exited during start (see {})", p.console_log.display());
             }
@@ -89,8 +94,13 @@ fn stop(cx: &Ctx, p: &Params) -> Result<()> {
         Some(MainProcess::Running(main)) => Some(main),
         _ => None,
     };
-    stop_processes(cx, p, main, view.as_ref())?;
-    // Nothing runs any more: a PID file we cannot remove must not fail the stop (and fence).
+    let scope = LaunchScope::load(&state(cx));
+    stop_processes(cx, p, main, view.as_ref(), scope.as_ref())?;
+    // Nothing runs any more: a PID file or scope record we cannot remove must not fail the stop
+    // (and fence).
+    if let Err(err) = LaunchScope::forget(&state(cx)) {
+        warn!("forgetting the launch scope: {err}");
+    }
     if let Err(err) = remove_pidfile(cx, p) {
         warn!("{err:#}");
     }
@@ -111,15 +121,17 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
     }
     let main = match warp::main_process(p, &view) {
         MainProcess::Running(main) => main,
-        MainProcess::NoPidFile | MainProcess::Stale(_) if !warp::leftovers(p, &view).is_empty() => {
-            bail!("main process is gone but flow-service processes {:?} remain", warp::leftovers(p, &view));
-        }
-        MainProcess::NoPidFile => return Ok(Status::Stopped),
-        MainProcess::Stale(why) if cx.is_probe() => {
-            info!("not running: {why}");
+        stopped => {
+            let scope = LaunchScope::load(&state(cx));
+            let left = warp::leftovers(p, &view, scope.as_ref());
+            match stopped {
+                _ if !left.is_empty() => bail!("main process is gone but flow-service processes {left:?} remain"),
+                MainProcess::Stale { why, .. } if !cx.is_probe() => bail!("flow service is not running: {why}"),
+                MainProcess::Stale { why, .. } => info!("not running: {why}"),
+                _ => {}
+            }
             return Ok(Status::Stopped);
         }
-        MainProcess::Stale(why) => bail!("flow service is not running: {why}"),
     };
     if cx.check_level() >= 10 {
         check_fsctrl(cx, p)?;
@@ -157,8 +169,8 @@ fn require_install(cx: &Ctx, p: &Params) -> Result<warp::DiskView> {
 
 /// fsstop (half the budget; the JVMs get 10 s to exit after it returns), then SIGTERM (half of
 /// the rest), then SIGKILL and verify.
-fn stop_processes(cx: &Ctx, p: &Params, main: Option<ProcRef>, view: Option<&warp::DiskView>) -> Result<()> {
-    let targets = warp::processes(p, main, view);
+fn stop_processes(cx: &Ctx, p: &Params, main: Option<ProcRef>, view: Option<&warp::DiskView>, scope: Option<&LaunchScope>) -> Result<()> {
+    let targets = warp::processes(p, main, view, scope);
     let user = warp::run_as(p, cx.deadline()).ok();
     let fsstop = |step: &ocf::deadline::Deadline| -> Result<()> {
         let Some(user) = &user else { bail!("no user to run fsstop as") };
@@ -183,15 +195,28 @@ fn stop_processes(cx: &Ctx, p: &Params, main: Option<ProcRef>, view: Option<&war
     Ok(())
 }
 
-/// Removes the PID file unless it names a live flow service.
+/// Removes the PID file when it is a PID file whose PID is proved stale; a file that is not a
+/// PID file (a link, garbage, someone's config) is left alone.
 fn remove_pidfile(cx: &Ctx, p: &Params) -> Result<()> {
     let view = warp::look(p, &cx.deadline().within(Duration::from_secs(5)))?;
-    if matches!(warp::main_process(p, &view), MainProcess::Stale(_)) {
-        let pidfile = PidFile::new(&p.pidfile);
-        fsio::bounded(cx.deadline(), "removing the stale PID file", move || pidfile.remove())?.context("removing the stale PID file")?;
-        info!("removed stale PID file {}", p.pidfile.display());
+    match warp::main_process(p, &view) {
+        MainProcess::Stale { pid: Some(pid), .. } => {
+            let pidfile = PidFile::new(&p.pidfile);
+            let removed = fsio::bounded(cx.deadline(), "removing the stale PID file", move || pidfile.remove_stale_claim(pid))?
+                .context("removing the stale PID file")?;
+            if removed {
+                info!("removed stale PID file {} (pid {pid})", p.pidfile.display());
+            }
+        }
+        MainProcess::Stale { pid: None, why } => warn!("{why}; leaving it in place"),
+        MainProcess::Running(_) | MainProcess::NoPidFile => {}
     }
     Ok(())
+}
+
+/// Where this resource's per-boot state lives (the launch scope).
+fn state(cx: &Ctx) -> StateDir {
+    StateDir::new(META.name, cx.instance())
 }
 
 /// `fsctrl status` for the whole service or per configured service, each bounded.

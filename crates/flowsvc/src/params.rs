@@ -17,11 +17,15 @@ pub static META: AgentMeta = AgentMeta {
     longdesc: "Manages the flow service of ASTERIA Warp (1610 and later) on Linux. \
 start runs [INSTALL_DIR]/boot/bin/flowsvc as the configured OS user (never through a shell or su) \
 and returns once the PID file names a live flow-service process and, if probe_url is set, the \
-service answers. stop runs boot/bin/fsstop, then sends SIGTERM and SIGKILL to the main process and \
-all its descendants (the java children), verifies that nothing is left and removes a stale PID file, \
-always within the stop timeout. monitor watches the main process named by the PID file: a PID \
-counts only if that process mentions install_dir and started no later than the PID file was \
-written, so a stale or reused PID never reads as running. A dead child process is restarted by the \
+service answers. stop runs boot/bin/fsstop, then sends SIGTERM and SIGKILL to the main process, \
+all its descendants (the java children) and every process started with this resource's launch ID \
+(recorded under /run/mwha at start, so children that left with setsid are found too), all running \
+as the product's user; a process that merely mentions install_dir is never signalled. It verifies \
+that nothing is left and removes a stale PID file, always within the stop timeout. monitor \
+watches the main process named by the PID file: a PID counts only if that process runs as the \
+product's user, mentions install_dir and started no later than the PID file was written, so a \
+stale or reused PID never reads as running. install_dir and data_dir may not be / or a system \
+folder such as /usr or /opt. A dead child process is restarted by the \
 main process and is not a failure. OCF_CHECK_LEVEL=10 adds 'fsctrl status' per service, \
 OCF_CHECK_LEVEL=20 adds probe_url. A probe on a node where install_dir or data_dir is absent \
 (shared folder not mounted there) reports 'not running'. Recommended timeouts: start 180s (Java \
@@ -115,8 +119,8 @@ pub struct Params {
 
 impl AgentParams for Params {
     fn from_values(v: &Values) -> Result<Params> {
-        let install_dir = v.required_path("install_dir")?;
-        let data_dir = v.path("data_dir")?.unwrap_or_else(|| install_dir.clone());
+        let install_dir = v.required_product_dir("install_dir")?;
+        let data_dir = v.product_dir("data_dir")?.unwrap_or_else(|| install_dir.clone());
         Ok(Params {
             pidfile: v.path("pidfile")?.unwrap_or_else(|| data_dir.join("log/flowsvc.pid")),
             fsctrl: v.path("fsctrl")?.unwrap_or_else(|| install_dir.join("server/bin/fsctrl")),
@@ -142,6 +146,9 @@ fn parse_environment(pairs: &[String]) -> Result<Vec<(OsString, OsString)>> {
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
                 return Err(OcfError::configured(format!("environment name {name:?} is not a valid variable name")));
+            }
+            if name == ocf::scope::LAUNCH_ID_VAR {
+                return Err(OcfError::configured(format!("environment may not set {name}: the agent sets it")));
             }
             Ok((name.into(), value.into()))
         })
@@ -177,6 +184,10 @@ mod tests {
             &[("install_dir", "/opt/warp"), ("pidfile", "x.pid")],
             &[("install_dir", "/opt/warp"), ("probe_url", "ftp://x")],
             &[("install_dir", "/opt/warp"), ("environment", "1BAD=x")],
+            &[("install_dir", "/opt/warp"), ("environment", "MWHA_LAUNCH_ID=0123")],
+            &[("install_dir", "/usr")],
+            &[("install_dir", "/")],
+            &[("install_dir", "/opt/warp"), ("data_dir", "/var")],
             &[("install_dir", "/opt/warp"), ("environment", "NOEQUALS")],
         ] {
             let err = parse(vars).unwrap_err();

@@ -10,8 +10,10 @@ use anyhow::{Context, Result};
 use ocf::deadline::Deadline;
 use ocf::escalate::ProductProcesses;
 use ocf::fsio;
-use ocf::identity::{self, PidCheck, ProcRef, ProductMatch};
+pub use ocf::identity::MainProcess;
+use ocf::identity::{self, ProcRef, ProductMatch};
 use ocf::pidfile::{PidFile, PidFileState};
+use ocf::scope::LaunchScope;
 use ocf::spawn::{CommandLine, RunAs};
 
 use crate::params::Params;
@@ -55,45 +57,29 @@ pub fn look(p: &Params, deadline: &Deadline) -> Result<DiskView> {
     })
 }
 
-/// The main process according to the PID file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MainProcess {
-    Running(ProcRef),
-    /// No PID file: cleanly stopped.
-    NoPidFile,
-    /// A PID file that names no flow service: the main process died, or the PID was reused.
-    Stale(String),
-}
-
-pub fn main_process(p: &Params, view: &DiskView) -> MainProcess {
-    match &view.pidfile {
-        Ok(PidFileState::Missing) => MainProcess::NoPidFile,
-        Ok(PidFileState::Garbage(why)) => MainProcess::Stale(format!("{} is unusable: {why}", p.pidfile.display())),
-        Err(e) => MainProcess::Stale(format!("cannot read {}: {e}", p.pidfile.display())),
-        Ok(PidFileState::Claim { pid, written }) => match identity::verify(*pid, *written, &product(p)) {
-            PidCheck::Verified(main) => MainProcess::Running(main),
-            PidCheck::Gone => MainProcess::Stale(format!("pid {pid} from the PID file is gone")),
-            PidCheck::NotProduct => MainProcess::Stale(format!("pid {pid} from the PID file is not a flow service (reused PID)")),
-            PidCheck::BornAfterPidFile { started_after_by } => MainProcess::Stale(format!(
-                "pid {pid} started {:.1}s after the PID file was written (reused PID)",
-                started_after_by.as_secs_f64()
-            )),
-        },
+/// The uid the flow service runs as, when it can be known without blocking: `user`, else the
+/// owner of install_dir as read in `view`.
+pub fn product_uid(p: &Params, view: Option<&DiskView>) -> Option<u32> {
+    match &p.user {
+        Some(name) => RunAs::uid_of(name),
+        None => view.and_then(|v| v.install_owner),
     }
 }
 
-/// Every process of the service, found from the main process and the install folder.
-pub fn processes(p: &Params, main: Option<ProcRef>, view: Option<&DiskView>) -> ProductProcesses {
-    let uid = match &p.user {
-        Some(name) => RunAs::by_name(name).ok().map(|u| u.uid()),
-        None => view.and_then(|v| v.install_owner),
-    };
-    ProductProcesses { main, product: product(p), uid }
+/// The main process according to the PID file, verified (user, command line, start time).
+pub fn main_process(p: &Params, view: &DiskView) -> MainProcess {
+    identity::main_process(&p.pidfile, &view.pidfile, &product(p), product_uid(p, Some(view)))
+}
+
+/// Every process of the service: the main process, its descendants, and what carries the launch
+/// ID recorded at start; all running as the product's user.
+pub fn processes(p: &Params, main: Option<ProcRef>, view: Option<&DiskView>, scope: Option<&LaunchScope>) -> ProductProcesses {
+    ProductProcesses { main, scope: scope.cloned(), uid: product_uid(p, view) }
 }
 
 /// Processes of the service still alive although the main process is not.
-pub fn leftovers(p: &Params, view: &DiskView) -> Vec<i32> {
-    processes(p, None, Some(view)).find(&mut BTreeSet::new()).iter().map(|r| r.pid).collect()
+pub fn leftovers(p: &Params, view: &DiskView, scope: Option<&LaunchScope>) -> Vec<i32> {
+    processes(p, None, Some(view), scope).find(&mut BTreeSet::new()).iter().map(|r| r.pid).collect()
 }
 
 /// The OS user that runs the product: `user`, or the owner of install_dir.

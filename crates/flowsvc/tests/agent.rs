@@ -14,16 +14,28 @@ fn agent() -> &'static Path {
     Path::new(AGENT)
 }
 
+/// Runs the agent with its per-boot state (`/run/mwha`) in the sandbox of the install folder,
+/// so parallel tests never share a launch scope.
+fn agent_run(action: &str, params: &[(&str, &str)], extra: &[(&str, &str)]) -> AgentRun {
+    let run_dir = params.iter().find(|(k, _)| *k == "install_dir").map(|(_, dir)| Path::new(dir).with_file_name("run"));
+    let run_dir = run_dir.map(|d| d.display().to_string());
+    let mut env: Vec<(&str, &str)> = extra.to_vec();
+    if let Some(dir) = &run_dir {
+        env.push(("MWHA_RUN_DIR", dir));
+    }
+    run_agent(agent(), action, "warp", params, &env)
+}
+
 fn run(action: &str, params: &[(&str, &str)]) -> AgentRun {
-    run_agent(agent(), action, "warp", params, &[])
+    agent_run(action, params, &[])
 }
 
 fn recurring_monitor(params: &[(&str, &str)]) -> AgentRun {
-    run_agent(agent(), "monitor", "warp", params, &[("OCF_RESKEY_CRM_meta_interval", "10000")])
+    agent_run("monitor", params, &[("OCF_RESKEY_CRM_meta_interval", "10000")])
 }
 
 fn with_level(level: &str, params: &[(&str, &str)]) -> AgentRun {
-    run_agent(agent(), "monitor", "warp", params, &[("OCF_RESKEY_CRM_meta_interval", "10000"), ("OCF_CHECK_LEVEL", level)])
+    agent_run("monitor", params, &[("OCF_RESKEY_CRM_meta_interval", "10000"), ("OCF_CHECK_LEVEL", level)])
 }
 
 fn expect(run: &AgentRun, code: i32, what: &str) {
@@ -129,13 +141,7 @@ fn hung_stop_ignoring_fsstop_and_sigterm_finishes_inside_the_timeout() {
     let install = s.install();
     let before = s.warp.processes();
     assert!(before.len() >= 4, "main + 3 children: {before:?}");
-    let r = run_agent(
-        agent(),
-        "stop",
-        "warp",
-        &[("install_dir", &install), ("thread_dump", "true")],
-        &[("OCF_RESKEY_CRM_meta_timeout", "12000")],
-    );
+    let r = agent_run("stop", &[("install_dir", &install), ("thread_dump", "true")], &[("OCF_RESKEY_CRM_meta_timeout", "12000")]);
     expect(&r, 0, "stop of a product that ignores fsstop and SIGTERM");
     assert!(r.elapsed < Duration::from_secs(12), "stop took {:?} of a 12 s timeout", r.elapsed);
     assert!(r.stderr.contains("SIGKILL"), "{}", r.stderr);
@@ -193,10 +199,8 @@ fn depth_10_reports_a_stopped_service_and_a_hung_fsctrl_within_the_budget() {
     assert!(r.exit_reason().unwrap().contains("fsctrl status Schedule"), "{:?}", r.exit_reason());
     s.warp.set("SERVICE_DOWN=");
     s.warp.set("FSCTRL_HANG=1");
-    let r = run_agent(
-        agent(),
+    let r = agent_run(
         "monitor",
-        "warp",
         &[("install_dir", &install)],
         &[("OCF_RESKEY_CRM_meta_interval", "10000"), ("OCF_CHECK_LEVEL", "10"), ("OCF_RESKEY_CRM_meta_timeout", "5000")],
     );
@@ -296,11 +300,11 @@ fn missing_install_probe_is_7_validate_is_5_bad_params_are_6() {
 
 #[test]
 fn meta_data_needs_no_parameters_and_ignores_output_format() {
-    let r = run_agent(agent(), "meta-data", "warp", &[], &[("OCF_OUTPUT_FORMAT", "text")]);
+    let r = agent_run("meta-data", &[], &[("OCF_OUTPUT_FORMAT", "text")]);
     expect(&r, 0, "meta-data");
     assert!(r.stdout.starts_with("<?xml"), "{}", r.stdout);
     assert!(r.stderr.is_empty(), "{}", r.stderr);
-    let r = run_agent(agent(), "--version", "warp", &[], &[]);
+    let r = agent_run("--version", &[], &[]);
     assert_eq!(r.stdout.trim(), format!("flowsvc {}", env!("CARGO_PKG_VERSION")));
 }
 
@@ -308,10 +312,8 @@ fn meta_data_needs_no_parameters_and_ignores_output_format() {
 fn a_check_creeping_toward_its_timeout_logs_the_delay_warning() {
     let s = started("slow", None, &["FSCTRL_DELAY=1"]);
     let install = s.install();
-    let r = run_agent(
-        agent(),
+    let r = agent_run(
         "monitor",
-        "warp",
         &[("install_dir", &install), ("warn_ratio", "0.3")],
         &[("OCF_RESKEY_CRM_meta_interval", "10000"), ("OCF_CHECK_LEVEL", "10"), ("OCF_RESKEY_CRM_meta_timeout", "3000")],
     );
@@ -331,10 +333,8 @@ fn deep_check_timeouts_are_tolerated_up_to_the_configured_count() {
     let run_dir = s.sandbox.path().join("run");
     let run_dir = run_dir.display().to_string();
     let check = || {
-        run_agent(
-            agent(),
+        agent_run(
             "monitor",
-            "warp",
             &[("install_dir", &install), ("check_timeouts_tolerated", "1")],
             &[
                 ("OCF_RESKEY_CRM_meta_interval", "10000"),
@@ -358,10 +358,8 @@ fn deep_check_timeouts_are_tolerated_up_to_the_configured_count() {
     s.warp.set("SERVICE_DOWN=FlowService");
     s.warp.set("FSCTRL_HANG=0");
     // A check that fails (not a timeout) fails at once.
-    let failed = run_agent(
-        agent(),
+    let failed = agent_run(
         "monitor",
-        "warp",
         &[("install_dir", &install), ("check_timeouts_tolerated", "5"), ("services", "FlowService")],
         &[("OCF_RESKEY_CRM_meta_interval", "10000"), ("OCF_CHECK_LEVEL", "10"), ("MWHA_RUN_DIR", &run_dir)],
     );

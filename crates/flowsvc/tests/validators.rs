@@ -36,7 +36,7 @@ fn ocf_tester_passes() {
     let warp = Warp::create(&sandbox, "warp", None, &[]);
     let agent = reachable_copy(&sandbox, AGENT, "flowsvc");
     let options = [format!("install_dir={}", warp.install_dir.display()), format!("probe_url={}", warp.probe_url())];
-    ocf_tester(&agent, "warp", &options, &[]).assert_passed_all_tests();
+    ocf_tester(&agent, "warp", &options, &[("MWHA_RUN_DIR", &sandbox.path().join("run"))]).assert_passed_all_tests();
     assert!(warp.processes().is_empty(), "ocf-tester left processes: {:?}", warp.processes());
 }
 
@@ -59,7 +59,8 @@ fn ocf_tester_fails_an_agent_with_broken_metadata() {
     .unwrap();
     fs::set_permissions(&stub, fs::Permissions::from_mode(0o755)).unwrap();
     let warp = Warp::create(&sandbox, "warp", None, &[]);
-    let run = ocf_tester(&stub, "warp", &[format!("install_dir={}", warp.install_dir.display())], &[]);
+    let run_dir = sandbox.path().join("run");
+    let run = ocf_tester(&stub, "warp", &[format!("install_dir={}", warp.install_dir.display())], &[("MWHA_RUN_DIR", &run_dir)]);
     assert!(!run.success, "ocf-tester accepted broken meta-data:\n{}", run.text);
     assert!(run.text.contains("does not conform to ra-api-1.dtd") || run.text.contains("failed"), "{}", run.text);
 }

@@ -329,9 +329,10 @@ pub static DELIVERY_FAILED: Entry = entry!(
     [],
     "Could not write to {recipient}: {error}; the message was: {line}",
     "mwha-alert could not append the line to the recipient's file (missing directory, read-only or full \
-     file system, permissions). It is sent to syslog instead, and the agent exits 1 so Pacemaker logs the failure.",
+     file system, permissions), or the path is not a plain file: a symbolic link, a FIFO, a device or a file with \
+     other hard links is never written. It is sent to syslog instead, and the agent exits 1 so Pacemaker logs the failure.",
     "Create the directory writable by hacluster (`install -d -o hacluster -g haclient -m 0750 DIR`), free space, \
-     or fix the recipient's path."
+     or point the recipient at a plain file."
 );
 pub static AGENT_SLOW: Entry = entry!(
     "MWHA6001W",
@@ -363,6 +364,17 @@ pub static AGENT_CHECK_TIMEOUT_TOLERATED: Entry = entry!(
      One more timeout in a row than tolerated fails the monitor; a successful check resets the count.",
     "Watch for repeats: the product or its storage answers slowly."
 );
+pub static AGENT_TIMEOUT_BELOW_MINIMUM: Entry = entry!(
+    "MWHA6004W",
+    Warning,
+    "agent-timeout-below-minimum",
+    [],
+    "the {action} timeout of {resource} is {timeout} s, below the {minimum} s this agent needs",
+    "Logged by an mwha resource agent in validate-all (from the operation's timeout in the CIB) and by the action \
+     itself when its op timeout is shorter than the agent needs to do its work. A stop that runs out of time fails, \
+     and a failed stop gets the node fenced.",
+    "Raise the operation's timeout to at least the minimum (pcs resource update RSC op stop timeout=…)."
+);
 pub static BAD_OPTION: Entry = entry!(
     "MWHA9002E",
     Error,
@@ -384,7 +396,7 @@ pub static UNKNOWN_KIND: Entry = entry!(
 );
 
 /// Every message, in ID order.
-pub static CATALOGUE: [&Entry; 29] = [
+pub static CATALOGUE: [&Entry; 30] = [
     &RSC_UNAVAILABLE,
     &RSC_START_FAILED,
     &RSC_STOP_FAILED,
@@ -411,6 +423,7 @@ pub static CATALOGUE: [&Entry; 29] = [
     &AGENT_SLOW,
     &AGENT_STUCK_PROCESS,
     &AGENT_CHECK_TIMEOUT_TOLERATED,
+    &AGENT_TIMEOUT_BELOW_MINIMUM,
     &DELIVERY_FAILED,
     &BAD_OPTION,
     &UNKNOWN_KIND,
@@ -427,7 +440,9 @@ pub fn render(template: &str, fields: &[(&str, String)]) -> String {
             Some(close) if after[..close].chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
                 let name = &after[..close];
                 match fields.iter().find(|(k, _)| *k == name) {
-                    Some((_, v)) => out.push_str(v),
+                    // Whatever a field holds (an error text, a command's output), the
+                    // message stays on one line.
+                    Some((_, v)) => out.push_str(&crate::event::sanitize(v)),
                     None => out.push_str(&rest[open..open + close + 2]),
                 }
                 rest = &after[close + 1..];
@@ -582,6 +597,8 @@ mod tests {
     fn render_fills_fields_and_keeps_unknown_ones() {
         let fields = [("rsc", "d".to_string()), ("node", "n1".to_string())];
         assert_eq!(render("Resource {rsc} on {node} {x} {", &fields), "Resource d on n1 {x} {");
+        let forged = [("rsc", "d\u{2028}MWHA0000I forged\r\n".to_string())];
+        assert_eq!(render("Resource {rsc}", &forged), "Resource d MWHA0000I forged  ");
         assert_eq!(placeholders(RSC_MOVED.text), ["rsc", "from", "node", "why"]);
     }
 

@@ -22,6 +22,8 @@ use crate::state::StateDir;
 pub const DELAY_WARNING_ID: &str = "MWHA6001W";
 /// Message ID of a tolerated deep-check timeout.
 pub const TOLERATED_TIMEOUT_ID: &str = "MWHA6003W";
+/// Message ID of an op timeout below the action's minimum.
+pub const TIMEOUT_BELOW_MINIMUM_ID: &str = "MWHA6004W";
 
 /// The parameters every agent has (see `param::COMMON`).
 #[derive(Debug, Clone, Copy)]
@@ -211,6 +213,9 @@ impl<P: AgentParams> Agent<P> {
         }
         let env = Env::from_process(self.meta.name);
         crate::log::init(self.meta.name, &env);
+        if let Some(problem) = env.timeout_problem() {
+            crate::warn!("{problem}");
+        }
         let deadline = Deadline::for_op(env.op_timeout());
         let common = Common::from_env(&env, self.meta);
         let ctx = Ctx {
@@ -255,6 +260,7 @@ impl<P: AgentParams> Agent<P> {
             _ => None,
         };
         let handler = handler.ok_or_else(unimplemented)?;
+        self.warn_below_minimum(ctx);
         if ctx.action == "stop" {
             return match self.stop_params(ctx)? {
                 Some(params) => handler(ctx, &params).map(|()| Status::Running),
@@ -265,7 +271,35 @@ impl<P: AgentParams> Agent<P> {
         handler(ctx, &params).map(|()| Status::Running)
     }
 
+    /// Warns when this action's op timeout, or (in validate-all) any action's timeout configured
+    /// in the CIB, is below the minimum the agent declares for it.
+    fn warn_below_minimum(&self, ctx: &Ctx) {
+        let warn = |action: &str, timeout: Duration, minimum: u32| {
+            crate::warn!(
+                "[{TIMEOUT_BELOW_MINIMUM_ID}] the {action} timeout of {} is {} s, below the {minimum} s this agent needs",
+                ctx.instance(),
+                timeout.as_secs_f64()
+            );
+        };
+        for spec in self.meta.actions {
+            let Some(minimum) = spec.minimum else { continue };
+            let below = |t: Duration| t < Duration::from_secs(minimum.into());
+            if spec.name == ctx.action && ctx.env.reskey("CRM_meta_timeout").is_some() && below(ctx.env.op_timeout()) {
+                warn(spec.name, ctx.env.op_timeout(), minimum);
+            }
+            if ctx.action == "validate-all" {
+                if let Some(configured) = crate::cib::op_timeout(ctx.instance(), spec.name, &ctx.deadline).filter(|t| below(*t)) {
+                    warn(spec.name, configured, minimum);
+                }
+            }
+        }
+    }
+
     fn params(&self, ctx: &Ctx) -> Result<P> {
+        // A value that is not UTF-8 would otherwise read as unset and silently take the default.
+        if let Some(spec) = self.meta.params.iter().chain(crate::param::COMMON).find(|s| ctx.env.is_not_utf8(s.name)) {
+            return Err(OcfError::configured(format!("parameter {} is not valid UTF-8 text", spec.name)));
+        }
         P::from_values(&Values::new(&ctx.env, self.meta.params))
     }
 

@@ -16,12 +16,29 @@ pub struct Env {
     timeout: Duration,
     interval: Option<Duration>,
     requested_level: u32,
+    /// `CRM_meta_timeout` was set but unusable: the warning to log (the default applies).
+    timeout_problem: Option<String>,
+    /// `OCF_RESKEY_*` names whose value is not UTF-8 (an error if the agent declares them).
+    not_utf8: Vec<String>,
 }
 
 impl Env {
     /// Reads the process environment.
     pub fn from_process(agent_type: &str) -> Env {
-        Env::from_vars(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))), agent_type)
+        let mut not_utf8 = Vec::new();
+        let vars: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| {
+                let k = k.into_string().ok()?;
+                match v.into_string() {
+                    Ok(v) => Some((k, v)),
+                    Err(_) => {
+                        not_utf8.extend(k.strip_prefix("OCF_RESKEY_").map(str::to_string));
+                        None
+                    }
+                }
+            })
+            .collect();
+        Env { not_utf8, ..Env::from_vars(vars, agent_type) }
     }
 
     pub fn from_vars<I, K, V>(vars: I, agent_type: &str) -> Env
@@ -32,11 +49,18 @@ impl Env {
     {
         let vars: BTreeMap<String, String> = vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
         let instance = vars.get("OCF_RESOURCE_INSTANCE").filter(|s| !s.is_empty()).cloned().unwrap_or_else(|| agent_type.to_string());
-        let timeout = vars
-            .get("OCF_RESKEY_CRM_meta_timeout")
-            .and_then(|ms| ms.trim().parse::<u64>().ok())
-            .filter(|ms| *ms > 0)
-            .map_or(DEFAULT_OP_TIMEOUT, Duration::from_millis);
+        let (timeout, timeout_problem) = match vars.get("OCF_RESKEY_CRM_meta_timeout").map(|ms| (ms, ms.trim().parse::<u64>())) {
+            None => (DEFAULT_OP_TIMEOUT, None),
+            Some((_, Ok(ms))) if ms > 0 => (Duration::from_millis(ms), None),
+            Some((raw, _)) => (
+                DEFAULT_OP_TIMEOUT,
+                Some(format!(
+                    "CRM_meta_timeout {:?} is not a positive number of milliseconds: using the default op timeout of {} s",
+                    raw.escape_debug().to_string(),
+                    DEFAULT_OP_TIMEOUT.as_secs()
+                )),
+            ),
+        };
         let interval = vars
             .get("OCF_RESKEY_CRM_meta_interval")
             .and_then(|ms| ms.trim().parse::<u64>().ok())
@@ -47,7 +71,17 @@ impl Env {
             .or_else(|| vars.get("OCF_RESKEY_OCF_CHECK_LEVEL"))
             .and_then(|l| l.trim().parse::<u32>().ok())
             .unwrap_or(0);
-        Env { vars, instance, timeout, interval, requested_level }
+        Env { vars, instance, timeout, interval, requested_level, timeout_problem, not_utf8: Vec::new() }
+    }
+
+    /// Why `CRM_meta_timeout` was not used, when it was set but unusable.
+    pub fn timeout_problem(&self) -> Option<&str> {
+        self.timeout_problem.as_deref()
+    }
+
+    /// Whether parameter `name` was given a value that is not UTF-8.
+    pub fn is_not_utf8(&self, name: &str) -> bool {
+        self.not_utf8.iter().any(|n| n == name)
     }
 
     /// `OCF_RESOURCE_INSTANCE`, or the agent type when unset (meta-data, hand runs).
@@ -124,7 +158,14 @@ mod tests {
     #[test]
     fn timeout_in_ms_with_default_and_instance_fallback() {
         assert_eq!(env(&[("OCF_RESKEY_CRM_meta_timeout", "90000")]).op_timeout(), Duration::from_secs(90));
-        assert_eq!(env(&[("OCF_RESKEY_CRM_meta_timeout", "junk")]).op_timeout(), DEFAULT_OP_TIMEOUT);
+        assert_eq!(env(&[("OCF_RESKEY_CRM_meta_timeout", "90000")]).timeout_problem(), None);
+        assert_eq!(env(&[]).timeout_problem(), None);
+        for bad in ["junk", "0", "-5", "", "1e3"] {
+            let e = env(&[("OCF_RESKEY_CRM_meta_timeout", bad)]);
+            assert_eq!(e.op_timeout(), DEFAULT_OP_TIMEOUT, "{bad:?}");
+            let problem = e.timeout_problem().unwrap_or_else(|| panic!("no warning for {bad:?}"));
+            assert!(problem.contains(&format!("{bad:?}")) && problem.contains("20 s"), "{problem}");
+        }
         assert_eq!(env(&[]).instance(), "flowsvc");
         assert_eq!(env(&[("OCF_RESOURCE_INSTANCE", "warp")]).instance(), "warp");
         assert_eq!(env(&[("OCF_RESKEY_user", "")]).reskey("user"), None);

@@ -1,10 +1,16 @@
 //! Stopping a product's process tree inside the stop budget: graceful command, then SIGTERM,
 //! then SIGKILL, then verify that nothing is left.
 //!
-//! The set of processes is recomputed at every step: the verified main process, every process
-//! already seen (children stay in the set after their parent dies and they are reparented),
-//! their descendants (a child that called `setsid` has left our reach by process group, not by
-//! parent links), and orphans that mention the product and run as its user.
+//! The set of processes is recomputed at every step, and a process belongs to it only on
+//! evidence a bystander cannot have by accident (ARCHITECTURE.md, "who is the product"):
+//! - the verified main process (PID file, command line, start time and uid checked);
+//! - a descendant of a process already in the set (children stay in the set after their parent
+//!   dies and they are reparented);
+//! - a process carrying the resource's launch ID ([`LaunchScope`]), which finds children that
+//!   called `setsid` or double-forked away from the main process;
+//!
+//! and, for all of them, it runs as the product's user. A command line that mentions the install
+//! folder proves nothing and is never consulted here.
 //! Invariant: a process is signalled only through a [`ProcRef`] whose start time still matches.
 
 use std::collections::BTreeSet;
@@ -15,45 +21,53 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::deadline::Deadline;
-use crate::identity::{ProcRef, ProductMatch};
+use crate::identity::ProcRef;
 use crate::proc::{self, ProcessTable};
+use crate::scope::LaunchScope;
 
 /// How to find the product's processes.
 #[derive(Debug, Clone)]
 pub struct ProductProcesses {
     pub main: Option<ProcRef>,
-    pub product: ProductMatch,
-    /// Only orphans running as this uid count (when known).
+    /// The launch scope recorded when the agent started the product, if any.
+    pub scope: Option<LaunchScope>,
+    /// The product's user; `None` (unknown: no user and no recorded scope) means only the main
+    /// process and its descendants qualify, and only if they run as the main process's user.
     pub uid: Option<u32>,
 }
 
 impl ProductProcesses {
+    /// The user whose processes may be the product's: the configured one, else the scope's.
+    fn owner(&self) -> Option<u32> {
+        self.uid.or(self.scope.as_ref().map(LaunchScope::uid)).or_else(|| self.main.and_then(|m| proc::read_uid(m.pid)))
+    }
+
     /// The live processes of the product, remembering them in `seen`.
     pub fn find(&self, seen: &mut BTreeSet<ProcRef>) -> Vec<ProcRef> {
         let table = ProcessTable::scan();
+        let owner = self.owner();
+        let me = std::process::id() as i32;
+        let owned = |pid: i32| pid != me && owner.is_some() && proc::read_uid(pid) == owner;
         if let Some(main) = self.main {
             seen.insert(main);
         }
-        seen.retain(|p| table.stats.get(&p.pid).is_some_and(|s| s.starttime == p.starttime));
+        seen.retain(|p| table.stats.get(&p.pid).is_some_and(|s| s.starttime == p.starttime) && owned(p.pid));
         let mut found: BTreeSet<ProcRef> = seen.clone();
-        for root in seen.iter() {
-            for pid in table.descendants(root.pid) {
-                if let Some(s) = table.stats.get(&pid) {
+        if let Some(scope) = &self.scope {
+            for s in table.stats.values() {
+                if !found.contains(&ProcRef::of(s)) && owned(s.pid) && scope.holds(s.pid) {
                     found.insert(ProcRef::of(s));
                 }
             }
         }
-        let me = std::process::id() as i32;
-        for s in table.stats.values() {
-            let orphan = s.ppid == 1 || found.iter().any(|p| p.pid == s.ppid);
-            if !orphan || s.pid == me || found.contains(&ProcRef::of(s)) {
-                continue;
-            }
-            if self.uid.is_some_and(|uid| proc::read_uid(s.pid) != Some(uid)) {
-                continue;
-            }
-            if self.product.matches_pid(s.pid) {
-                found.insert(ProcRef::of(s));
+        let roots: Vec<ProcRef> = found.iter().copied().collect();
+        for root in roots {
+            for pid in table.descendants(root.pid) {
+                if let Some(s) = table.stats.get(&pid) {
+                    if owned(pid) {
+                        found.insert(ProcRef::of(s));
+                    }
+                }
             }
         }
         seen.extend(found.iter().copied());

@@ -1,15 +1,19 @@
 //! Process identity: whether a PID really is the product, and references to processes that
 //! stay valid only as long as the same process lives.
 //!
-//! A PID counts as the product when `/proc/<pid>` exists (not a zombie), its command line or
-//! executable refers to the product's directory, and it started no later than its PID file was
-//! written (a process born after its PID file holds a reused PID).
+//! A PID named by the product's PID file counts as the product's main process when `/proc/<pid>`
+//! exists (not a zombie), it runs as the product's user, its command line or executable refers
+//! to the product's directory, and it started no later than its PID file was written (a process
+//! born after its PID file holds a reused PID). The command-line check only confirms the PID
+//! file's claim; on its own a mention of the directory never makes a process the product's
+//! (see [`crate::escalate`]).
 //! Invariant: nothing is signalled through this module; [`ProcRef`] is what `escalate` signals,
 //! and it re-checks the start time first.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::pidfile::PidFileState;
 use crate::proc::{self, Stat};
 
 /// A process, named by PID and start time so a reused PID never matches.
@@ -30,7 +34,7 @@ impl ProcRef {
     }
 }
 
-/// How to recognise the product's processes: they mention its directory.
+/// How to confirm a PID file's claim: the main process mentions the product's directory.
 #[derive(Debug, Clone)]
 pub struct ProductMatch {
     dir: PathBuf,
@@ -76,6 +80,10 @@ pub enum PidCheck {
     Gone,
     /// A live process that does not mention the product: a reused PID.
     NotProduct,
+    /// A live process of another user: never the product's.
+    OtherUser {
+        uid: Option<u32>,
+    },
     /// A live process that started after the PID file was written: a reused PID.
     BornAfterPidFile {
         started_after_by: Duration,
@@ -86,18 +94,69 @@ impl PidCheck {
     pub fn verified(&self) -> Option<ProcRef> {
         match self {
             PidCheck::Verified(p) => Some(*p),
-            PidCheck::Gone | PidCheck::NotProduct | PidCheck::BornAfterPidFile { .. } => None,
+            PidCheck::Gone | PidCheck::NotProduct | PidCheck::OtherUser { .. } | PidCheck::BornAfterPidFile { .. } => None,
         }
+    }
+}
+
+/// The product's main process according to its PID file: the PID-file → verify step of every
+/// agent whose product writes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MainProcess {
+    Running(ProcRef),
+    /// No PID file: cleanly stopped.
+    NoPidFile,
+    /// A PID file that names no live product process: the main process died, or the PID was
+    /// reused (`pid` set: the file is a claim that may be removed), or the file is not a PID
+    /// file at all (`pid` unset: it is never removed).
+    Stale {
+        pid: Option<i32>,
+        why: String,
+    },
+}
+
+/// Reads the verdict on `state` (as read from `path`) for a product recognised by `product`,
+/// running as `uid` when known.
+pub fn main_process(path: &Path, state: &std::io::Result<PidFileState>, product: &ProductMatch, uid: Option<u32>) -> MainProcess {
+    let stale = |pid, why| MainProcess::Stale { pid, why };
+    match state {
+        Ok(PidFileState::Missing) => MainProcess::NoPidFile,
+        Ok(PidFileState::Garbage(why)) => stale(None, format!("{} is unusable: it {why}", path.display())),
+        Err(e) => stale(None, format!("cannot read {}: {e}", path.display())),
+        Ok(PidFileState::Claim { pid, written }) => match verify(*pid, *written, product, uid) {
+            PidCheck::Verified(main) => MainProcess::Running(main),
+            PidCheck::Gone => stale(Some(*pid), format!("pid {pid} from the PID file is gone")),
+            PidCheck::NotProduct => stale(Some(*pid), format!("pid {pid} from the PID file is not the product (reused PID)")),
+            PidCheck::OtherUser { uid: actual } => stale(
+                Some(*pid),
+                format!(
+                    "pid {pid} from the PID file runs as uid {}, not as the product's user (reused PID)",
+                    actual.map_or("?".into(), |u| u.to_string())
+                ),
+            ),
+            PidCheck::BornAfterPidFile { started_after_by } => stale(
+                Some(*pid),
+                format!("pid {pid} started {:.1}s after the PID file was written (reused PID)", started_after_by.as_secs_f64()),
+            ),
+        },
     }
 }
 
 /// Slack for clock-tick rounding of the start time (CLK_TCK is 100 Hz: 10 ms).
 const START_SLACK: Duration = Duration::from_millis(50);
 
-pub fn verify(pid: i32, written: SystemTime, product: &ProductMatch) -> PidCheck {
+/// Checks the claim of a PID file written at `written` that `pid` is the product's main
+/// process, running as `uid` (when the product's user is known).
+pub fn verify(pid: i32, written: SystemTime, product: &ProductMatch, uid: Option<u32>) -> PidCheck {
     let Some(stat) = proc::read_stat(pid) else { return PidCheck::Gone };
     if stat.state == 'Z' || stat.state == 'X' {
         return PidCheck::Gone;
+    }
+    if let Some(uid) = uid {
+        let actual = proc::read_uid(pid);
+        if actual != Some(uid) {
+            return PidCheck::OtherUser { uid: actual };
+        }
     }
     if !product.matches_pid(pid) {
         return PidCheck::NotProduct;
@@ -161,8 +220,11 @@ mod tests {
         let exe = std::env::current_exe().unwrap();
         let product = ProductMatch::new(exe.parent().unwrap());
         let long_ago = SystemTime::now() - Duration::from_secs(86_400 * 365);
-        assert!(matches!(verify(me, long_ago, &product), PidCheck::BornAfterPidFile { .. }));
-        assert!(matches!(verify(me, SystemTime::now(), &product), PidCheck::Verified(_)));
-        assert_eq!(verify(me, SystemTime::now(), &ProductMatch::new(Path::new("/nonexistent/x"))), PidCheck::NotProduct);
+        let uid = Some(nix::unistd::getuid().as_raw());
+        assert!(matches!(verify(me, long_ago, &product, uid), PidCheck::BornAfterPidFile { .. }));
+        assert!(matches!(verify(me, SystemTime::now(), &product, uid), PidCheck::Verified(_)));
+        assert_eq!(verify(me, SystemTime::now(), &ProductMatch::new(Path::new("/nonexistent/x")), uid), PidCheck::NotProduct);
+        let other = uid.map(|u| u + 1);
+        assert_eq!(verify(me, SystemTime::now(), &product, other), PidCheck::OtherUser { uid });
     }
 }

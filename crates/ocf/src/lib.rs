@@ -8,8 +8,10 @@
 //! - [`deadline`]: the op's time budget; the only place that sleeps.
 //! - [`pidfile`], [`proc`], [`identity`]: PID claims and whether a process is the product.
 //! - [`spawn`]: commands as another user, detached or bounded.
-//! - [`escalate`]: graceful → TERM → KILL → verify on a process tree.
+//! - [`scope`]: the launch ID that marks every process the agent started.
+//! - [`escalate`]: graceful → TERM → KILL → verify on the product's processes.
 //! - [`fsio`], [`probe`]: filesystem and network checks with deadlines.
+//! - [`cib`]: an operation's configured timeout, for validate-all's warning.
 //! - [`state`]: per-boot resource state under `/run/mwha`.
 //! - [`mountinfo`], [`atomic`], [`promotion`]: mounts, atomic file replacement, promotion scores.
 //! - [`service`]: an init-style service script (`SCRIPT {start|stop|status}`) run bounded, the
@@ -23,6 +25,7 @@
 
 pub mod action;
 pub mod atomic;
+pub mod cib;
 pub mod civil;
 pub mod deadline;
 pub mod env;
@@ -40,6 +43,7 @@ pub mod pidfile;
 pub mod probe;
 pub mod proc;
 pub mod promotion;
+pub mod scope;
 pub mod service;
 pub mod sockets;
 pub mod spawn;

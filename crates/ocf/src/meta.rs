@@ -18,17 +18,23 @@ pub struct ActionSpec {
     pub interval: Option<u32>,
     pub depth: Option<u32>,
     pub role: Option<&'static str>,
+    /// The shortest timeout (seconds) with which the action can do its work; validate-all and
+    /// the action itself warn below it.
+    pub minimum: Option<u32>,
 }
 
 impl ActionSpec {
     pub const fn new(name: &'static str, timeout: u32) -> ActionSpec {
-        ActionSpec { name, timeout, interval: None, depth: None, role: None }
+        ActionSpec { name, timeout, interval: None, depth: None, role: None, minimum: None }
     }
     pub const fn monitor(timeout: u32, interval: u32, depth: u32) -> ActionSpec {
-        ActionSpec { name: "monitor", timeout, interval: Some(interval), depth: Some(depth), role: None }
+        ActionSpec { name: "monitor", timeout, interval: Some(interval), depth: Some(depth), role: None, minimum: None }
     }
     pub const fn role(self, role: &'static str) -> ActionSpec {
         ActionSpec { role: Some(role), ..self }
+    }
+    pub const fn minimum(self, seconds: u32) -> ActionSpec {
+        ActionSpec { minimum: Some(seconds), ..self }
     }
 }
 

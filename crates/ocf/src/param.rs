@@ -150,6 +150,20 @@ impl<'a> Values<'a> {
         self.path(name)?.ok_or_else(|| OcfError::configured(format!("parameter {name} is required")))
     }
 
+    /// A folder that holds only the product (an install or data folder): absolute, and neither
+    /// `/` nor a system tree, which hold everyone's files and processes (6 otherwise).
+    pub fn product_dir(&self, name: &str) -> Result<Option<PathBuf>> {
+        let Some(path) = self.path(name)? else { return Ok(None) };
+        if let Some(tree) = system_tree(&path) {
+            return Err(OcfError::configured(format!("{name} {} is the system folder {tree}, not a product folder", path.display())));
+        }
+        Ok(Some(path))
+    }
+
+    pub fn required_product_dir(&self, name: &str) -> Result<PathBuf> {
+        self.product_dir(name)?.ok_or_else(|| OcfError::configured(format!("parameter {name} is required")))
+    }
+
     pub fn integer(&self, name: &str) -> Result<Option<i64>> {
         self.raw(name)
             .map(|raw| raw.trim().parse::<i64>().map_err(|_| OcfError::configured(format!("{name} must be an integer, not {raw:?}"))))
@@ -187,6 +201,67 @@ impl<'a> Values<'a> {
     }
 }
 
+/// Folders shared by the whole system: never a product's own folder.
+const SYSTEM_TREES: &[&str] = &[
+    "/",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/home",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/media",
+    "/mnt",
+    "/opt",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/srv",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/usr/bin",
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/libexec",
+    "/usr/local",
+    "/usr/local/bin",
+    "/usr/local/lib",
+    "/usr/local/sbin",
+    "/usr/sbin",
+    "/usr/share",
+    "/var",
+    "/var/cache",
+    "/var/lib",
+    "/var/log",
+    "/var/opt",
+    "/var/run",
+    "/var/spool",
+    "/var/tmp",
+];
+
+/// The system tree `path` names after lexical normalisation (`.`, `..`, repeated and trailing
+/// slashes), if it is one.
+pub fn system_tree(path: &std::path::Path) -> Option<&'static str> {
+    use std::path::Component;
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(p) => parts.push(p),
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    let normal: PathBuf = std::iter::once(std::ffi::OsStr::new("/")).chain(parts).collect();
+    SYSTEM_TREES.iter().copied().find(|t| normal == std::path::Path::new(t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +288,20 @@ mod tests {
         check(&[("dir", "/opt/a;touch /tmp/x")], |v| {
             assert_eq!(v.required_path("dir").unwrap(), PathBuf::from("/opt/a;touch /tmp/x"));
         });
+    }
+
+    #[test]
+    fn system_trees_are_never_product_folders() {
+        for bad in ["/", "/usr", "/usr/", "//usr//", "/opt", "/opt/warp/../..", "/opt/./", "/var/lib", "/tmp", "/home", "/etc/", "/lib64"] {
+            check(&[("dir", bad)], |v| {
+                let err = v.required_product_dir("dir").unwrap_err();
+                assert_eq!(crate::exit::fault_of(&err).code(), 6, "{bad}");
+                assert!(err.to_string().contains("system folder"), "{err}");
+            });
+        }
+        for good in ["/opt/warp", "/usr/local/warp", "/tmp/mwha-test/warp", "/data/warp", "/home/warp/install"] {
+            check(&[("dir", good)], |v| assert_eq!(v.required_product_dir("dir").unwrap(), PathBuf::from(good)));
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::exit::OcfError;
 use crate::fsio;
 use crate::identity::{ProcRef, ProductMatch};
 use crate::param::{ParamSpec, Values};
+use crate::scope::LaunchScope;
 use crate::spawn::{self, CommandLine, Finished, RunAs};
 
 /// The declaration of `status_text`: the same for every agent of a service script.
@@ -36,8 +37,8 @@ always exit 0). Empty: exit status 0 means running, anything else not running.",
 #[derive(Debug, Clone)]
 pub struct ServiceParams {
     pub service_script: PathBuf,
-    /// The product folder: the script's working directory, and what the command lines of the
-    /// product's processes mention.
+    /// The product folder: the script's working directory; it holds the script. The command
+    /// line of a PID file's process must mention it.
     pub install_dir: PathBuf,
     /// `None`: the script runs as the agent (root).
     pub user: Option<String>,
@@ -47,12 +48,17 @@ pub struct ServiceParams {
 impl ServiceParams {
     /// Reads `service_script`, `install_dir`, `user` and `status_text`, which the agent declares.
     pub fn from_values(v: &Values) -> Result<ServiceParams> {
-        Ok(ServiceParams {
-            service_script: v.required_path("service_script")?,
-            install_dir: v.required_path("install_dir")?,
-            user: v.string("user"),
-            status_text: v.string("status_text"),
-        })
+        let install_dir = v.required_product_dir("install_dir")?;
+        let service_script = v.required_path("service_script")?;
+        // The vendor's service scripts live in the product folder they serve.
+        if !service_script.starts_with(&install_dir) || service_script == install_dir {
+            return Err(OcfError::configured(format!(
+                "service_script {} is not inside install_dir {}",
+                service_script.display(),
+                install_dir.display()
+            )));
+        }
+        Ok(ServiceParams { service_script, install_dir, user: v.string("user"), status_text: v.string("status_text") })
     }
 
     /// The user the script runs as; a user that does not exist is an error.
@@ -60,9 +66,13 @@ impl ServiceParams {
         self.user.as_deref().map(RunAs::by_name).transpose()
     }
 
-    /// The uid of `user` when it exists: only orphans running as it are the product's.
+    /// The uid the product runs as: `user`'s when it exists, root's without `user` (the script
+    /// runs as the agent). Only processes of this uid can be the product's.
     pub fn uid(&self) -> Option<u32> {
-        self.user.as_deref().and_then(|name| RunAs::by_name(name).ok()).map(|u| u.uid())
+        match self.user.as_deref() {
+            Some(name) => RunAs::uid_of(name),
+            None => Some(0),
+        }
     }
 
     /// The script, resolved: run as `user`, from install_dir when that exists.
@@ -75,10 +85,15 @@ impl ServiceParams {
         })
     }
 
-    /// The processes whose command line mentions install_dir, `main` (if known) and their
-    /// descendants.
-    pub fn processes(&self, main: Option<ProcRef>) -> ProductProcesses {
-        ProductProcesses { main, product: ProductMatch::new(&self.install_dir), uid: self.uid() }
+    /// The product's processes: `main` (if known), what carries the launch ID of `scope`, and
+    /// their descendants, all running as the product's user.
+    pub fn processes(&self, main: Option<ProcRef>, scope: Option<&LaunchScope>) -> ProductProcesses {
+        ProductProcesses { main, scope: scope.cloned(), uid: self.uid() }
+    }
+
+    /// How a PID file's process is confirmed: it mentions install_dir.
+    pub fn product_match(&self) -> ProductMatch {
+        ProductMatch::new(&self.install_dir)
     }
 
     /// install_dir and service_script exist on this node (5 otherwise).
@@ -138,9 +153,12 @@ impl ServiceScript {
         interpret_status(&done, self.running_text.as_deref())
     }
 
-    /// `SCRIPT start`: it must exit 0 (readiness is the caller's to check afterwards).
-    pub fn start(&self, deadline: &Deadline) -> Result<()> {
-        let done = self.run("start", deadline)?;
+    /// `SCRIPT start` with the launch ID of `scope` in its environment, which every process it
+    /// starts inherits; it must exit 0 (readiness is the caller's to check afterwards).
+    pub fn start(&self, scope: &LaunchScope, deadline: &Deadline) -> Result<()> {
+        let cmd = self.command("start").env(scope.env());
+        let done =
+            spawn::bounded(self.run_as.as_ref(), &cmd, deadline).with_context(|| format!("running {} start", self.script.display()))?;
         if !done.success() {
             anyhow::bail!("{} start {}: {}", self.script.display(), done.describe(), done.last_line());
         }
@@ -249,7 +267,14 @@ mod tests {
         let p = parse(&[("service_script", "/opt/product/service"), ("status_text", "running")]).unwrap();
         assert_eq!((p.service_script, p.install_dir), (PathBuf::from("/opt/product/service"), PathBuf::from("/opt/product")));
         assert_eq!((p.user, p.status_text.as_deref()), (None, Some("running")));
-        for vars in [&[][..], &[("service_script", "service")], &[("service_script", "/s"), ("install_dir", "opt")]] {
+        for vars in [
+            &[][..],
+            &[("service_script", "service")],
+            &[("service_script", "/s"), ("install_dir", "opt")],
+            &[("service_script", "/usr/service"), ("install_dir", "/usr")],
+            &[("service_script", "/etc/init.d/product"), ("install_dir", "/opt/product")],
+            &[("service_script", "/opt/product"), ("install_dir", "/opt/product")],
+        ] {
             assert_eq!(crate::exit::fault_of(&parse(vars).unwrap_err()).code(), 6, "{vars:?}");
         }
     }

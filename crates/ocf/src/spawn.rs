@@ -46,6 +46,11 @@ impl RunAs {
         Self::from_user(user)
     }
 
+    /// Only the uid of a user (no group list: cheap enough for every monitor).
+    pub fn uid_of(name: &str) -> Option<u32> {
+        User::from_name(name).ok().flatten().map(|u| u.uid.as_raw())
+    }
+
     /// The owner of `path` (the default user of most products); the `stat` is bounded, as
     /// the path may be on a share that hangs.
     pub fn owner_of(path: &Path, deadline: &Deadline) -> Result<RunAs> {
@@ -118,6 +123,11 @@ impl CommandLine {
     }
     pub fn envs(mut self, env: Vec<(OsString, OsString)>) -> CommandLine {
         self.env = env;
+        self
+    }
+    /// One more variable, after (and so above) those already given.
+    pub fn env(mut self, (name, value): (OsString, OsString)) -> CommandLine {
+        self.env.push((name, value));
         self
     }
 

@@ -21,8 +21,7 @@ pub struct StateDir {
 
 impl StateDir {
     pub fn new(agent: &str, instance: &str) -> StateDir {
-        let safe: String = instance.chars().map(|c| if c == '/' || c == ':' || c == '\0' { '_' } else { c }).collect();
-        StateDir { dir: run_root().join(agent).join(safe) }
+        StateDir { dir: run_root().join(agent).join(dir_name(instance)) }
     }
 
     pub fn path(&self) -> &Path {
@@ -71,6 +70,18 @@ impl StateDir {
     }
 }
 
+/// The directory name of an instance: one path component inside the agent's directory whatever
+/// the name (`.`, `..`, `/`, NUL and control characters cannot climb out or hide). Pacemaker's
+/// IDs are XML IDs, which pass unchanged but for the `:` of clone instances.
+fn dir_name(instance: &str) -> String {
+    let safe: String = instance.chars().map(|c| if c == '/' || c == ':' || c.is_control() { '_' } else { c }).collect();
+    if safe.is_empty() || safe.starts_with('.') {
+        format!("_{safe}")
+    } else {
+        safe
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +101,18 @@ mod tests {
         s.clear_started().unwrap();
         assert!(!s.is_started());
         let _ = fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn every_instance_name_stays_one_component_inside_the_agent_directory() {
+        for name in [".", "..", "../..", "/", "/etc", "a/../../b", "", ".hidden", "x\0y", "line\nbreak", "fs:1", "warp"] {
+            let dir = dir_name(name);
+            let path = Path::new("/run/mwha/agent").join(&dir);
+            assert_eq!(path.parent(), Some(Path::new("/run/mwha/agent")), "{name:?} -> {dir:?}");
+            assert!(!dir.is_empty() && dir != "." && dir != ".." && !dir.contains('/'), "{name:?} -> {dir:?}");
+            assert!(path.components().all(|c| !matches!(c, std::path::Component::ParentDir)), "{name:?}");
+        }
+        assert_eq!(dir_name("warp"), "warp");
+        assert_eq!(dir_name("fs:1"), "fs_1");
     }
 }

@@ -10,8 +10,9 @@
 //!   Promoted; score 10. demote: `demote_cmd`; role Unpromoted; score 5.
 //! - monitor: 8 / 0 / 7 / 9 / 1; probes re-publish the score (ocf:pacemaker:Stateful), failures
 //!   withdraw it. Depth 10 adds `db_check`.
-//! - stop: `service_script stop`, then TERM/KILL what mentions install_dir and what holds the
-//!   port, verify, delete the score.
+//! - stop: `service_script stop`, then TERM/KILL the Booster's processes (the PID file's, what
+//!   carries the launch ID of the start, their descendants; all as the product's user), verify,
+//!   delete the score. A process of someone else holding the port is reported, never signalled.
 //! - notify: log the peers, always 0.
 
 mod params;
@@ -22,17 +23,21 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use ocf::action::{Agent, Ctx};
 use ocf::deadline::Deadline;
-use ocf::escalate::{self, ProductProcesses, StopOutcome, StopPlan};
+use ocf::escalate::StopOutcome;
 use ocf::exit::{OcfError, Status};
-use ocf::identity::{self, PidCheck, ProcRef, ProductMatch};
-use ocf::pidfile::{PidFile, PidFileState};
+use ocf::identity::{self, MainProcess, ProcRef};
+use ocf::pidfile::PidFile;
 use ocf::promotion::{Notification, PromotionScore};
+use ocf::scope::LaunchScope;
 use ocf::service::{self, ScriptStatus, ServiceScript, StopShares};
 use ocf::sockets;
 use ocf::state::StateDir;
 use ocf::{fsio, info, warn};
 
 use params::{Params, META, SCORE_PROMOTED, SCORE_UNPROMOTED};
+
+/// What stop keeps back from the Booster's own stop to withdraw the promotion score.
+const SCORE_RESERVE: Duration = Duration::from_secs(3);
 
 fn main() -> std::process::ExitCode {
     Agent::<Params>::new(&META)
@@ -50,22 +55,34 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
     p.service.require_installed(deadline)?;
     let script = p.service.script()?;
-    match health(p, &script, &deadline.split(0.3), false) {
+    let launch = |deadline: &Deadline| -> Result<()> {
+        let uid = p.service.uid().context("the Booster's user does not exist")?;
+        let scope = LaunchScope::create(&state(cx), uid).context("recording the launch scope under /run/mwha")?;
+        script.start(&scope, deadline)
+    };
+    match health(cx, p, &script, &deadline.split(0.3), false) {
         Health::Healthy => info!("the Booster is already running"),
         Health::Unready(why) => info!("the Booster is starting ({why}): waiting for it"),
         Health::Failed(why) => {
             // Leftovers of a crashed Booster would keep the port or confuse the new one.
             warn!("{why}: stopping what is left before start");
-            stop_booster(p, Some(&script), &deadline.split(0.5))?;
-            script.start(&deadline.split(0.8))?;
+            stop_booster(cx, p, Some(&script), &deadline.split(0.5))?;
+            launch(&deadline.split(0.8))?;
         }
-        Health::Stopped(_) => script.start(&deadline.split(0.8))?,
+        Health::Stopped(_) => {
+            // A stranger on the port would answer the readiness check in the Booster's place.
+            let holders = sockets::port_holders(p.port);
+            if !holders.is_empty() {
+                bail!("port {} is held by pid(s) {:?}, which are not the Booster's processes", p.port, pids(&holders));
+            }
+            launch(&deadline.split(0.8))?
+        }
     }
     let mut last = String::from("no check yet");
     let mut quiet_polls = 0;
     deadline
         .wait_for(&format!("the Booster to answer on {}:{}", p.check_host, p.port), Duration::from_millis(250), || {
-            match health(p, &script, &deadline.within(Duration::from_secs(10)), false) {
+            match health(cx, p, &script, &deadline.within(Duration::from_secs(10)), false) {
                 Health::Healthy => return Ok(Some(())),
                 Health::Stopped(why) => {
                     quiet_polls += 1;
@@ -99,11 +116,17 @@ fn stop(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
     let script = p.service.script().inspect_err(|err| warn!("{err:#}")).ok();
     // The score goes last, but its time is reserved first: a stop that used the whole budget
-    // must still withdraw it.
-    let work = deadline.within(deadline.remaining().saturating_sub(Duration::from_secs(3)));
-    stop_booster(p, script.as_ref(), &work)?;
+    // must still withdraw it. The reserve is at most a quarter of the budget, so with a short
+    // stop timeout the Booster's own stop keeps most of it (a failed stop fences; a score left
+    // behind only delays the next promotion until the monitor withdraws it).
+    let reserve = SCORE_RESERVE.min(deadline.remaining() / 4);
+    let work = deadline.within(deadline.remaining().saturating_sub(reserve));
+    stop_booster(cx, p, script.as_ref(), &work)?;
     if let Err(err) = state(cx).remove("role") {
         warn!("removing the role file: {err}");
+    }
+    if let Err(err) = LaunchScope::forget(&state(cx)) {
+        warn!("forgetting the launch scope: {err}");
     }
     score(cx).delete_best_effort(deadline);
     Ok(())
@@ -121,7 +144,7 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
         return Err(failed(role, format!("{} is absent", service_script.display())));
     }
     let script = p.service.script()?;
-    match health(p, &script, deadline, cx.check_level() >= 10) {
+    match health(cx, p, &script, deadline, cx.check_level() >= 10) {
         Health::Healthy => {
             if cx.is_probe() {
                 // Like ocf:pacemaker:Stateful: a restarted cluster learns the scores again.
@@ -146,7 +169,7 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
 fn promote(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
     let script = p.service.script()?;
-    match health(p, &script, &deadline.split(0.4), false) {
+    match health(cx, p, &script, &deadline.split(0.4), false) {
         Health::Healthy => {}
         Health::Stopped(why) | Health::Unready(why) | Health::Failed(why) => {
             bail!("refusing to promote: the local Booster is not healthy: {why}")
@@ -265,21 +288,23 @@ enum Health {
     Failed(String),
 }
 
-fn health(p: &Params, script: &ServiceScript, deadline: &Deadline, check_db: bool) -> Health {
+fn health(cx: &Ctx, p: &Params, script: &ServiceScript, deadline: &Deadline, check_db: bool) -> Health {
     let status = script.status(&deadline.split(0.6));
-    let holders = sockets::port_holders(p.port);
     let main = main_process(p, deadline);
     match status {
         ScriptStatus::NotRunning(why) => {
-            if !holders.is_empty() {
-                return Health::Failed(format!("{why}, but pid(s) {:?} hold port {}", pids(&holders), p.port));
-            }
             if let Ok(Some(main)) = main {
                 return Health::Failed(format!("{why}, but pid {} from the PID file is running", main.pid));
             }
-            let left = p.service.processes(None).find(&mut Default::default());
+            let left = p.service.processes(None, LaunchScope::load(&state(cx)).as_ref()).find(&mut Default::default());
             if !left.is_empty() {
                 return Health::Failed(format!("{why}, but Booster processes {:?} are left", pids(&left)));
+            }
+            // Not the Booster's (no evidence ties it to this resource): start will report the
+            // port conflict; a probe must not call it a failed Booster.
+            let holders = sockets::port_holders(p.port);
+            if !holders.is_empty() {
+                warn!("pid(s) {:?} hold port {} but are not the Booster's processes", pids(&holders), p.port);
             }
             Health::Stopped(why)
         }
@@ -311,39 +336,24 @@ fn pids(refs: &[ProcRef]) -> Vec<i32> {
     refs.iter().map(|r| r.pid).collect()
 }
 
-/// `service_script stop` (if there is one), then SIGTERM/SIGKILL to the processes mentioning
-/// install_dir, then to the holders of the port, then verify.
-fn stop_booster(p: &Params, script: Option<&ServiceScript>, deadline: &Deadline) -> Result<()> {
+/// `service_script stop` (if there is one), then SIGTERM/SIGKILL to the Booster's processes,
+/// then verify. Whatever else holds the port is not the Booster's: it is reported, not touched.
+fn stop_booster(cx: &Ctx, p: &Params, script: Option<&ServiceScript>, deadline: &Deadline) -> Result<()> {
     let main = main_process(p, &deadline.within(Duration::from_secs(5))).unwrap_or_else(|err| {
         warn!("{err:#}");
         None
     });
-    let targets = p.service.processes(main);
-    // When nothing mentions install_dir, `service_script stop` still runs: the service may run
-    // under another name.
-    match service::stop_service(script, &targets, StopShares { escalate: 0.7, script_only: 0.4 }, deadline) {
+    let targets = p.service.processes(main, LaunchScope::load(&state(cx)).as_ref());
+    // When no process is known, `service_script stop` still runs: the service may run under
+    // another name.
+    match service::stop_service(script, &targets, StopShares { escalate: 0.8, script_only: 0.5 }, deadline) {
         StopOutcome::AlreadyStopped => {}
         StopOutcome::Stopped { after, elapsed } => info!("Booster processes stopped after {after:?} in {:.1}s", elapsed.as_secs_f64()),
         StopOutcome::Survived(pids) => bail!("Booster processes {pids:?} survived SIGKILL"),
     }
-    // Whatever still holds the port (a detached worker, a process under another name).
-    for _ in 0..5 {
-        let holders = sockets::port_holders(p.port);
-        let Some(first) = holders.first() else { break };
-        warn!("pid(s) {:?} still hold port {}: stopping them", pids(&holders), p.port);
-        let holder = ProductProcesses { main: Some(*first), product: ProductMatch::new(&p.service.install_dir), uid: None };
-        let plan = StopPlan { graceful: None, graceful_share: 0.0, graceful_linger: Duration::ZERO, term_share: 0.5, thread_dump: None };
-        if let StopOutcome::Survived(pids) = escalate::stop(&holder, &plan, &deadline.split(0.5)) {
-            bail!("pid(s) {pids:?} holding port {} survived SIGKILL", p.port);
-        }
-    }
     let holders = sockets::port_holders(p.port);
     if !holders.is_empty() {
-        bail!("pid(s) {:?} still hold port {} after stop", pids(&holders), p.port);
-    }
-    let left: Vec<i32> = targets.find(&mut Default::default()).iter().map(|r| r.pid).collect();
-    if !left.is_empty() {
-        bail!("Booster processes {left:?} are still running after stop");
+        warn!("pid(s) {:?} hold port {} but are not the Booster's processes: not signalled", pids(&holders), p.port);
     }
     Ok(())
 }
@@ -353,20 +363,14 @@ fn main_process(p: &Params, deadline: &Deadline) -> Result<Option<ProcRef>> {
     let Some(path) = &p.pidfile else { return Ok(None) };
     let pidfile = PidFile::new(path);
     let state = fsio::bounded(deadline, &format!("reading {}", path.display()), move || pidfile.read())?;
-    match state {
-        Ok(PidFileState::Claim { pid, written }) => match identity::verify(pid, written, &ProductMatch::new(&p.service.install_dir)) {
-            PidCheck::Verified(main) => Ok(Some(main)),
-            other => {
-                ocf::debug!("PID file {}: {other:?}", path.display());
-                Ok(None)
-            }
-        },
-        Ok(PidFileState::Missing) => Ok(None),
-        Ok(PidFileState::Garbage(why)) => {
-            warn!("PID file {} is unusable: {why}", path.display());
+    match identity::main_process(path, &state, &p.service.product_match(), p.service.uid()) {
+        MainProcess::Running(main) => Ok(Some(main)),
+        MainProcess::NoPidFile => Ok(None),
+        MainProcess::Stale { pid: None, why } if state.is_err() => Err(anyhow::anyhow!(why)),
+        MainProcess::Stale { why, .. } => {
+            ocf::debug!("{why}");
             Ok(None)
         }
-        Err(err) => Err(anyhow::anyhow!("cannot read {}: {err}", path.display())),
     }
 }
 

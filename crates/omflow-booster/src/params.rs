@@ -10,6 +10,9 @@ use ocf::param::{AgentParams, ParamSpec, Values};
 use ocf::probe::Probe;
 use ocf::service::{self, ServiceParams};
 
+/// The shortest stop timeout that leaves the Booster's stop its time after the score's reserve.
+pub const STOP_MINIMUM: u32 = 15;
+
 pub static META: AgentMeta = AgentMeta {
     name: "omflow-booster",
     version: env!("CARGO_PKG_VERSION"),
@@ -23,18 +26,21 @@ and publishes a promotion score (crm_attribute --promotion, lifetime reboot: 5 u
 promote refuses (1) when the local Booster is unhealthy or db_check does not answer, then runs \
 promote_cmd if set; demote runs demote_cmd if set; both record the role under /run/mwha. \
 monitor answers 8 (promoted and healthy), 0 (unpromoted and healthy), 7 (stopped: status fails and \
-nothing holds the port) or 9/1 (failed; the score is withdrawn); probes re-publish the score like \
-ocf:pacemaker:Stateful. OCF_CHECK_LEVEL=10 adds db_check. stop runs 'service_script stop', then sends \
-SIGTERM and SIGKILL to every process whose command line mentions install_dir and every process \
-holding the local TCP port, verifies that none is left and deletes the score, always within the stop \
-timeout. Every command runs without a shell under a deadline (a hung 'status' counts as a failure). \
+none of its processes is left) or 9/1 (failed; the score is withdrawn); probes re-publish the score \
+like ocf:pacemaker:Stateful. OCF_CHECK_LEVEL=10 adds db_check. stop runs 'service_script stop', then \
+sends SIGTERM and SIGKILL to the Booster's processes (the PID file's, every process started with this \
+resource's launch ID, recorded under /run/mwha at start, and their descendants; only those running as \
+the product's user), verifies that none is left and deletes the score, always within the stop timeout. \
+A process of someone else that holds the port is reported, never signalled, and start refuses to run \
+while one does. stop needs a timeout of at least 15s (3s of it to withdraw the score); validate-all \
+warns (MWHA6004W) about a shorter one. Every command runs without a shell under a deadline (a hung 'status' counts as a failure). \
 Score publishing is best effort: without a cluster (ocf-tester) it is logged and skipped. \
 Recommended: start 90s, stop 90s, promote/demote 60s, monitor 30s every 10s (Promoted) and 11s \
 (Unpromoted), notify=true on the clone.",
     params: PARAMS,
     actions: &[
         ActionSpec::new("start", 90),
-        ActionSpec::new("stop", 90),
+        ActionSpec::new("stop", 90).minimum(STOP_MINIMUM),
         ActionSpec::new("promote", 60),
         ActionSpec::new("demote", 60),
         ActionSpec::new("notify", 20),
@@ -56,15 +62,15 @@ static PARAMS: &[ParamSpec] = &[
     ParamSpec::string(
         "install_dir",
         "Booster install folder",
-        "Absolute path of the Booster install folder. Scripts run from here, and on stop every process whose command line \
-mentions this folder (as a path, e.g. /opt/omflow/Booster/...) is the Booster's and is stopped.",
+        "Absolute path of the Booster install folder, which holds service_script. Scripts run from here, and a PID file's \
+process counts only if its command line mentions this folder. It may not be / or a system folder such as /opt.",
     )
     .default("/opt/omflow/Booster"),
     ParamSpec::string(
         "port",
         "Booster port",
         "TCP port the Booster serves (BOOSTER_PORT of the OMFLOW Servers). start and monitor check that check_host:port \
-accepts connections; stop also stops any process still holding this local port.",
+accepts connections; start refuses while a process that is not the Booster's holds it.",
     )
     .integer()
     .default("5169"),

@@ -5,8 +5,9 @@
 //! Agent; starting the agent starts the OMFLOW Server):
 //! - start: `service_script start`; done when `service_script status` succeeds and `probe_url`
 //!   (the OMFLOW Server) answers.
-//! - stop: `service_script stop`, then SIGTERM and SIGKILL to the agent's processes and their
-//!   descendants (the server), and to orphaned processes mentioning `server_match`; verify.
+//! - stop: `service_script stop`, then SIGTERM and SIGKILL to what carries the launch ID of the
+//!   start (the agent, and the server even when it daemonized) and their descendants, as the
+//!   product's user; verify.
 //! - monitor: `service_script status`; stopped with leftovers is a failure; depth 10 `probe_url`.
 
 mod params;
@@ -17,11 +18,13 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use ocf::action::{Agent, Ctx};
 use ocf::deadline::Deadline;
-use ocf::escalate::{self, ProductProcesses, StopOutcome, StopPlan};
+use ocf::escalate::StopOutcome;
 use ocf::exit::Status;
 use ocf::identity::ProductMatch;
+use ocf::scope::LaunchScope;
 use ocf::service::{self, ScriptStatus, ServiceScript, StopShares};
-use ocf::{fsio, info, warn};
+use ocf::state::StateDir;
+use ocf::{fsio, info, proc, warn};
 
 use params::{Params, META};
 
@@ -36,12 +39,14 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
     match script.status(&deadline.split(0.3)) {
         ScriptStatus::Running => info!("the Booster Agent is already running"),
         ScriptStatus::NotRunning(why) | ScriptStatus::Unknown(why) => {
-            let left = leftovers(p);
+            let left = leftovers(cx, p);
             if !left.is_empty() {
-                warn!("{why}, but processes {left:?} are left: stopping them before start");
-                stop_processes(p, Some(&script), &deadline.split(0.5))?;
+                warn!("{why}, but processes {left} are left: stopping them before start");
+                stop_processes(cx, p, Some(&script), &deadline.split(0.5))?;
             }
-            script.start(&deadline.split(0.8))?;
+            let uid = p.service.uid().context("the Booster Agent's user does not exist")?;
+            let scope = LaunchScope::create(&state(cx), uid).context("recording the launch scope under /run/mwha")?;
+            script.start(&scope, &deadline.split(0.8))?;
         }
     }
     let mut last = String::from("no check yet");
@@ -86,7 +91,11 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
 
 fn stop(cx: &Ctx, p: &Params) -> Result<()> {
     let script = p.service.script().inspect_err(|err| warn!("{err:#}")).ok();
-    stop_processes(p, script.as_ref(), cx.deadline())
+    stop_processes(cx, p, script.as_ref(), cx.deadline())?;
+    if let Err(err) = LaunchScope::forget(&state(cx)) {
+        warn!("forgetting the launch scope: {err}");
+    }
+    Ok(())
 }
 
 fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
@@ -103,9 +112,9 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
     match script.status(&deadline.split(0.6)) {
         ScriptStatus::Running => {}
         ScriptStatus::NotRunning(why) => {
-            let left = leftovers(p);
+            let left = leftovers(cx, p);
             if !left.is_empty() {
-                bail!("{why}, but processes {left:?} are left");
+                bail!("{why}, but processes {left} are left");
             }
             info!("not running: {why}");
             return Ok(Status::Stopped);
@@ -126,46 +135,58 @@ fn validate(cx: &Ctx, p: &Params) -> Result<()> {
     Ok(())
 }
 
-/// `service_script stop` as the graceful step for the agent's processes (and descendants), then
-/// the orphaned server processes, then verify.
-fn stop_processes(p: &Params, script: Option<&ServiceScript>, deadline: &Deadline) -> Result<()> {
-    let agent = p.service.processes(None);
-    // When nothing mentions install_dir, `service_script stop` still runs: the script may know of
+/// `service_script stop` as the graceful step for the resource's processes (the agent, the server
+/// it started, their descendants), then SIGTERM and SIGKILL, then verify.
+fn stop_processes(cx: &Ctx, p: &Params, script: Option<&ServiceScript>, deadline: &Deadline) -> Result<()> {
+    let targets = p.service.processes(None, LaunchScope::load(&state(cx)).as_ref());
+    // When no process is known, `service_script stop` still runs: the script may know of
     // something.
-    match service::stop_service(script, &agent, StopShares { escalate: 0.6, script_only: 0.3 }, deadline) {
+    match service::stop_service(script, &targets, StopShares { escalate: 0.8, script_only: 0.5 }, deadline) {
         StopOutcome::AlreadyStopped => {}
         StopOutcome::Stopped { after, elapsed } => info!("Booster Agent stopped after {after:?} in {:.1}s", elapsed.as_secs_f64()),
         StopOutcome::Survived(pids) => bail!("Booster Agent processes {pids:?} survived SIGKILL"),
     }
-    if let Some(dir) = &p.server_match {
-        let servers = ProductProcesses { main: None, product: ProductMatch::new(dir), uid: agent.uid };
-        let plan = StopPlan { graceful: None, graceful_share: 0.0, graceful_linger: Duration::ZERO, term_share: 0.6, thread_dump: None };
-        match escalate::stop(&servers, &plan, deadline) {
-            StopOutcome::AlreadyStopped => {}
-            StopOutcome::Stopped { after, elapsed } => {
-                info!("OMFLOW Server processes left by the agent stopped after {after:?} in {:.1}s", elapsed.as_secs_f64())
-            }
-            StopOutcome::Survived(pids) => bail!("OMFLOW Server processes {pids:?} survived SIGKILL"),
-        }
-    }
-    let left = leftovers(p);
+    let left = leftovers(cx, p);
     if !left.is_empty() {
-        bail!("processes {left:?} are still running after stop");
+        bail!("processes {left} are still running after stop");
     }
     Ok(())
 }
 
-/// Orphaned processes of the agent or the server (and their descendants).
-fn leftovers(p: &Params) -> Vec<i32> {
-    let uid = p.service.uid();
-    let mut dirs = vec![p.service.install_dir.clone()];
-    dirs.extend(p.server_match.clone());
-    let mut pids: Vec<i32> = dirs
-        .iter()
-        .flat_map(|dir| ProductProcesses { main: None, product: ProductMatch::new(dir), uid }.find(&mut BTreeSet::new()))
-        .map(|r| r.pid)
-        .collect();
-    pids.sort_unstable();
-    pids.dedup();
-    pids
+/// The resource's processes still alive, named for reasons: "[4242, 4243] (OMFLOW Server: [4243])".
+fn leftovers(cx: &Ctx, p: &Params) -> Leftovers {
+    let targets = p.service.processes(None, LaunchScope::load(&state(cx)).as_ref());
+    let pids: Vec<i32> = targets.find(&mut BTreeSet::new()).iter().map(|r| r.pid).collect();
+    let servers = p.server_match.as_ref().map(|dir| {
+        let server = ProductMatch::new(dir);
+        pids.iter().copied().filter(|pid| server.matches(&proc::read_cmdline(*pid), proc::read_exe(*pid).as_deref())).collect()
+    });
+    Leftovers { pids, servers }
+}
+
+struct Leftovers {
+    pids: Vec<i32>,
+    /// Those that mention server_match, when it is set.
+    servers: Option<Vec<i32>>,
+}
+
+impl Leftovers {
+    fn is_empty(&self) -> bool {
+        self.pids.is_empty()
+    }
+}
+
+impl std::fmt::Display for Leftovers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.pids)?;
+        match &self.servers {
+            Some(servers) if !servers.is_empty() => write!(f, " (OMFLOW Server: {servers:?})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Where this resource's per-boot state lives (the launch scope).
+fn state(cx: &Ctx) -> StateDir {
+    StateDir::new(META.name, cx.instance())
 }

@@ -18,9 +18,10 @@ pub static META: AgentMeta = AgentMeta {
 clone on the application nodes, ordered after the Booster clone and the database (the vendor's start order). \
 start runs 'service_script start' and returns once 'service_script status' succeeds and, if probe_url is set, the \
 OMFLOW Server answers it. stop runs 'service_script stop', then sends SIGTERM and SIGKILL to every process \
-whose command line mentions install_dir (and their descendants, the server the agent started) and every orphaned \
-process mentioning server_match (a server that left the agent's process tree), and verifies that none is left, \
-always within the stop timeout. monitor answers 0 when status succeeds, 7 when it fails and no agent or server \
+started with this resource's launch ID (recorded under /run/mwha at start and inherited by the agent and the server \
+it starts, even one that daemonized away from it) and their descendants, only those running as the product's user, \
+and verifies that none is left, always within the stop timeout. A process that merely mentions install_dir or \
+server_match is never signalled. monitor answers 0 when status succeeds, 7 when it fails and no agent or server \
 process is left, 1 otherwise; OCF_CHECK_LEVEL=10 adds probe_url. The servers reach the Active Booster through \
 the Booster virtual IP, so a Booster switch-over needs no restart here. Every command runs without a shell under \
 a deadline. Recommended: start 120s, stop 90s, monitor 30s every 15s, and 60s every 61s with OCF_CHECK_LEVEL=10.",
@@ -45,8 +46,8 @@ static PARAMS: &[ParamSpec] = &[
     ParamSpec::string(
         "install_dir",
         "Booster Agent install folder",
-        "Absolute path of the Booster Agent install folder. Scripts run from here; on stop every process whose command \
-line mentions this folder, and its descendants, is stopped.",
+        "Absolute path of the Booster Agent install folder, which holds service_script. Scripts run from here. It may \
+not be / or a system folder such as /opt or /usr.",
     )
     .default("/opt/omflow/BoosterAgent"),
     ParamSpec::string(
@@ -60,15 +61,15 @@ status succeeds).",
         "server_match",
         "How to recognise OMFLOW Server processes",
         "Absolute path of a folder that the command line of every OMFLOW Server process mentions (e.g. the OMFLOW Server \
-install folder). stop also stops orphaned processes mentioning it (a server that daemonized away from the agent), and \
-monitor reports them as a failure when the agent is stopped. It must not be a parent of install_dir (it would match \
-other OMFLOW components, such as a Booster on the same node). Empty: only the agent's descendants are known.",
+install folder). Log lines and exit reasons then name the resource's processes that mention it as OMFLOW Server \
+processes. It never decides which processes are stopped (the launch ID does). It must not be a parent of install_dir \
+(it would match other OMFLOW components), / or a system folder. Empty: processes are named by PID only.",
     ),
     ParamSpec::string(
         "user",
         "OS user for the script",
-        "OS user that runs service_script (switched in-process with its groups and a clean environment); on stop, orphaned \
-processes of other users are left alone. Empty: root, as the init system would run the service script.",
+        "OS user that runs service_script (switched in-process with its groups and a clean environment); on stop, \
+processes of other users are never signalled. Empty: root, as the init system would run the service script.",
     ),
     service::STATUS_TEXT,
 ];
@@ -84,7 +85,7 @@ pub struct Params {
 impl AgentParams for Params {
     fn from_values(v: &Values) -> Result<Params> {
         let service = ServiceParams::from_values(v)?;
-        let server_match = v.path("server_match")?;
+        let server_match = v.product_dir("server_match")?;
         if let Some(m) = &server_match {
             if too_broad(m, &service.install_dir) {
                 return Err(OcfError::configured(format!(

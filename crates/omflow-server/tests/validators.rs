@@ -28,6 +28,8 @@ fn ocf_tester_passes() {
     }
     let o = Omflow::create("ocft", &[]);
     let options: Vec<String> = o.server_params().iter().map(|(k, v)| format!("{k}={v}")).collect();
-    ocf_tester(&reachable_copy(&o.sandbox, AGENT, "omflow-server"), "server", &options, &[]).assert_passed_all_tests();
+    let run_dir = o.sandbox.path().join("run");
+    ocf_tester(&reachable_copy(&o.sandbox, AGENT, "omflow-server"), "server", &options, &[("MWHA_RUN_DIR", &run_dir)])
+        .assert_passed_all_tests();
     assert!(o.all_processes().is_empty(), "ocf-tester left processes: {:?}", o.all_processes());
 }

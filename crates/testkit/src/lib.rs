@@ -47,6 +47,93 @@ pub fn require(what: &str, met: bool) -> bool {
     false
 }
 
+/// Kill tests run in a PID namespace of their own, so an agent that signals the wrong process can
+/// only hit processes of that namespace, never the test machine's. Call it first in the test:
+/// outside the namespace it runs this same test again inside a new one (`unshare --pid --fork
+/// --mount-proc`, the test binary as its PID 1) and asserts that it passed, then returns false;
+/// inside it returns true and the test body runs.
+pub fn in_private_pid_namespace(test: &str) -> bool {
+    const INSIDE: &str = "MWHA_TEST_IN_PID_NAMESPACE";
+    if std::env::var_os(INSIDE).is_some() {
+        return true;
+    }
+    if !require("root and unshare (a private PID namespace for kill tests)", is_root() && have("unshare")) {
+        return false;
+    }
+    let exe = std::env::current_exe().expect("the test binary");
+    let out = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child", "--"])
+        .arg(exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(INSIDE, "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running unshare");
+    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && log.contains("1 passed"), "{test} in its PID namespace: {}\n{log}", out.status);
+    false
+}
+
+/// Whether `pid` is alive (not a zombie).
+pub fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('Z')))
+}
+
+/// A process that is not the product, started the way an admin or another service would, and
+/// left to init: its PID and start-up wait.
+pub struct Bystander {
+    pub pid: i32,
+    pub what: String,
+}
+
+impl Bystander {
+    /// `argv` run detached (`setsid`, parent reparented to init) as `user` (None: root).
+    /// `argv0` renames the process (`exec -a`).
+    pub fn start(what: &str, user: Option<&str>, argv0: Option<&str>, argv: &[&str]) -> Bystander {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let pidfile = std::env::temp_dir().join(format!("mwha-bystander-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst)));
+        let _ = fs::remove_file(&pidfile);
+        // A shell only in the test, to stand in for an admin's command line.
+        let exec = match argv0 {
+            Some(name) => format!("exec -a '{name}' \"$@\""),
+            None => "exec \"$@\"".to_string(),
+        };
+        let script = format!("echo $$ > '{}'; {exec}", pidfile.display());
+        let mut inner = vec!["setsid", "-f", "/bin/bash", "-c", script.as_str(), "bystander"];
+        inner.extend_from_slice(argv);
+        let mut cmd = match user {
+            Some(u) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", u, "--"]).args(&inner);
+                c
+            }
+            None => {
+                let mut c = Command::new(inner[0]);
+                c.args(&inner[1..]);
+                c
+            }
+        };
+        let status = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status().expect("starting a bystander");
+        assert!(status.success(), "starting bystander {what}");
+        assert!(wait_until(Duration::from_secs(5), || fs::read_to_string(&pidfile).is_ok_and(|t| t.trim().parse::<i32>().is_ok())));
+        let pid = fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        let _ = fs::remove_file(&pidfile);
+        // exec replaces the shell; wait until the new program runs.
+        assert!(wait_until(Duration::from_secs(5), || fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| !c.starts_with(b"/bin/bash"))));
+        Bystander { pid, what: what.to_string() }
+    }
+
+    pub fn assert_alive(&self, after: &str) {
+        assert!(alive(self.pid), "bystander {} (pid {}) was killed by {after}", self.what, self.pid);
+    }
+}
+
+impl Drop for Bystander {
+    fn drop(&mut self) {
+        let _ = kill(Pid::from_raw(self.pid), Signal::SIGKILL);
+    }
+}
+
 /// A user for "runs as non-root" tests; created when missing (root only).
 pub fn ensure_user(name: &str) -> bool {
     if nix::unistd::User::from_name(name).ok().flatten().is_some() {
