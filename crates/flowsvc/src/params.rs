@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use ocf::exit::OcfError;
 use ocf::meta::{ActionSpec, AgentMeta};
-use ocf::param::{AgentParams, ParamSpec, Values};
+use ocf::param::{AgentParams, Param, ParamSpec, Values};
 use ocf::probe::Probe;
 
 pub static META: AgentMeta = AgentMeta {
@@ -41,64 +41,79 @@ start-up is slow), stop 120s, monitor 30s every 15s.",
     check_levels: &[0, 10, 20],
 };
 
-static PARAMS: &[ParamSpec] = &[
-    ParamSpec::string(
-        "install_dir",
-        "[INSTALL_DIR] of ASTERIA Warp",
-        "Absolute path of the ASTERIA Warp install folder ([INSTALL_DIR]), holding boot/bin/flowsvc and boot/bin/fsstop. \
+static INSTALL_DIR: Param<PathBuf> = Param::product_dir(
+    "install_dir",
+    "[INSTALL_DIR] of ASTERIA Warp",
+    "Absolute path of the ASTERIA Warp install folder ([INSTALL_DIR]), holding boot/bin/flowsvc and boot/bin/fsstop. \
 Processes whose command line or executable mentions this folder are the product's.",
-    )
-    .required()
-    .unique(),
-    ParamSpec::string("data_dir", "[DATA_DIR] of ASTERIA Warp", "Absolute path of the data folder ([DATA_DIR]).").derived("install_dir"),
-    ParamSpec::string(
-        "user",
-        "OS user that runs the flow service",
-        "OS user that runs flowsvc, fsstop and fsctrl. The agent switches to it in-process (setgid, initgroups, setuid) \
+)
+.required()
+.unique();
+static DATA_DIR: Param<PathBuf> =
+    Param::product_dir("data_dir", "[DATA_DIR] of ASTERIA Warp", "Absolute path of the data folder ([DATA_DIR]).").derived("install_dir");
+static USER: Param<String> = Param::string(
+    "user",
+    "OS user that runs the flow service",
+    "OS user that runs flowsvc, fsstop and fsctrl. The agent switches to it in-process (setgid, initgroups, setuid) \
 with a clean environment (HOME, USER, LOGNAME, SHELL, PATH, plus 'environment').",
-    )
-    .derived("the owner of install_dir"),
-    ParamSpec::string(
-        "pidfile",
-        "PID file of the main process",
-        "Absolute path of the file where the flow service writes its main PID. Old 4.x versions used [INSTALL_DIR]/flow/log/flowsvc.pid.",
-    )
-    .derived("data_dir/log/flowsvc.pid"),
-    ParamSpec::string("fsctrl", "Path of fsctrl", "Absolute path of the fsctrl tool used by monitor at OCF_CHECK_LEVEL 10.")
-        .derived("install_dir/server/bin/fsctrl"),
-    ParamSpec::string(
-        "services",
-        "Services checked by fsctrl",
-        "Space-separated service names checked with 'fsctrl status NAME' at OCF_CHECK_LEVEL 10 (e.g. 'FlowService Schedule'). \
+)
+.derived("the owner of install_dir");
+static PIDFILE: Param<PathBuf> = Param::path(
+    "pidfile",
+    "PID file of the main process",
+    "Absolute path of the file where the flow service writes its main PID. Old 4.x versions used [INSTALL_DIR]/flow/log/flowsvc.pid.",
+)
+.derived("data_dir/log/flowsvc.pid");
+static FSCTRL: Param<PathBuf> =
+    Param::path("fsctrl", "Path of fsctrl", "Absolute path of the fsctrl tool used by monitor at OCF_CHECK_LEVEL 10.")
+        .derived("install_dir/server/bin/fsctrl");
+static SERVICES: Param<Vec<String>> = Param::words(
+    "services",
+    "Services checked by fsctrl",
+    "Space-separated service names checked with 'fsctrl status NAME' at OCF_CHECK_LEVEL 10 (e.g. 'FlowService Schedule'). \
 Empty: one 'fsctrl status' for the whole flow service.",
-    ),
-    ParamSpec::string(
-        "probe_url",
-        "Health probe of the flow service",
-        "http://host:port/path (healthy when it answers 2xx or 3xx) or tcp://host:port (healthy when it accepts a connection). \
+);
+static PROBE_URL: Param<Probe> = Param::custom(
+    "probe_url",
+    "Health probe of the flow service",
+    "http://host:port/path (healthy when it answers 2xx or 3xx) or tcp://host:port (healthy when it accepts a connection). \
 Checked before start returns and by monitor at OCF_CHECK_LEVEL 20. Empty: no probe. Example: http://127.0.0.1:28080/",
-    ),
-    ParamSpec::string(
-        "console_log",
-        "Console output of the flow service",
-        "Absolute path of the file that receives flowsvc's standard output and error (appended).",
-    )
-    .derived("data_dir/log/flowsvc-console.log"),
-    ParamSpec::string(
-        "thread_dump",
-        "Thread dump before SIGKILL",
-        "When true, a stop that has to use SIGKILL first sends SIGQUIT to the service's processes and waits up to 3 s \
+    |_, url| Probe::parse(url),
+);
+static CONSOLE_LOG: Param<PathBuf> = Param::path(
+    "console_log",
+    "Console output of the flow service",
+    "Absolute path of the file that receives flowsvc's standard output and error (appended).",
+)
+.derived("data_dir/log/flowsvc-console.log");
+static THREAD_DUMP: Param<bool> = Param::boolean(
+    "thread_dump",
+    "Thread dump before SIGKILL",
+    "When true, a stop that has to use SIGKILL first sends SIGQUIT to the service's processes and waits up to 3 s \
 (within the stop timeout), so each JVM writes its thread dump to its standard output (console_log, unless the product \
 redirects it to a log of its own): evidence of why the service hung.",
-    )
-    .boolean()
-    .default("false"),
-    ParamSpec::string(
-        "environment",
-        "Extra environment of the product",
-        "Space-separated NAME=VALUE pairs added to the product's environment, e.g. 'JAVA_HOME=/usr/lib/jvm/java-17 LANG=ja_JP.UTF-8'. \
+)
+.default("false");
+static ENVIRONMENT: Param<Vec<(OsString, OsString)>> = Param::custom(
+    "environment",
+    "Extra environment of the product",
+    "Space-separated NAME=VALUE pairs added to the product's environment, e.g. 'JAVA_HOME=/usr/lib/jvm/java-17 LANG=ja_JP.UTF-8'. \
 Values are passed literally (no shell expansion) and cannot contain spaces.",
-    ),
+    parse_environment,
+);
+
+/// The parameters in meta-data order.
+static PARAMS: &[&ParamSpec] = &[
+    INSTALL_DIR.spec(),
+    DATA_DIR.spec(),
+    USER.spec(),
+    PIDFILE.spec(),
+    FSCTRL.spec(),
+    SERVICES.spec(),
+    PROBE_URL.spec(),
+    CONSOLE_LOG.spec(),
+    THREAD_DUMP.spec(),
+    ENVIRONMENT.spec(),
 ];
 
 /// The parsed parameters, with derived defaults applied.
@@ -119,26 +134,25 @@ pub struct Params {
 
 impl AgentParams for Params {
     fn from_values(v: &Values) -> Result<Params> {
-        let install_dir = v.required_product_dir("install_dir")?;
-        let data_dir = v.product_dir("data_dir")?.unwrap_or_else(|| install_dir.clone());
+        let install_dir = v.get(&INSTALL_DIR)?;
+        let data_dir = v.opt(&DATA_DIR)?.unwrap_or_else(|| install_dir.clone());
         Ok(Params {
-            pidfile: v.path("pidfile")?.unwrap_or_else(|| data_dir.join("log/flowsvc.pid")),
-            fsctrl: v.path("fsctrl")?.unwrap_or_else(|| install_dir.join("server/bin/fsctrl")),
-            console_log: v.path("console_log")?.unwrap_or_else(|| data_dir.join("log/flowsvc-console.log")),
-            user: v.string("user"),
-            services: v.words("services"),
-            probe_url: v.raw("probe_url").map(Probe::parse).transpose()?,
-            environment: parse_environment(&v.words("environment"))?,
-            thread_dump: v.boolean("thread_dump")?,
+            pidfile: v.opt(&PIDFILE)?.unwrap_or_else(|| data_dir.join("log/flowsvc.pid")),
+            fsctrl: v.opt(&FSCTRL)?.unwrap_or_else(|| install_dir.join("server/bin/fsctrl")),
+            console_log: v.opt(&CONSOLE_LOG)?.unwrap_or_else(|| data_dir.join("log/flowsvc-console.log")),
+            user: v.opt(&USER)?,
+            services: v.opt(&SERVICES)?.unwrap_or_default(),
+            probe_url: v.opt(&PROBE_URL)?,
+            environment: v.opt(&ENVIRONMENT)?.unwrap_or_default(),
+            thread_dump: v.get(&THREAD_DUMP)?,
             install_dir,
             data_dir,
         })
     }
 }
 
-fn parse_environment(pairs: &[String]) -> Result<Vec<(OsString, OsString)>> {
-    pairs
-        .iter()
+fn parse_environment(_name: &str, raw: &str) -> Result<Vec<(OsString, OsString)>> {
+    raw.split_whitespace()
         .map(|pair| {
             let (name, value) =
                 pair.split_once('=').ok_or_else(|| OcfError::configured(format!("environment entry {pair:?} is not NAME=VALUE")))?;
@@ -196,22 +210,29 @@ mod tests {
     }
 
     #[test]
-    fn metadata_declares_every_parameter_the_code_reads() {
-        let xml = META.to_xml();
-        for name in [
-            "install_dir",
-            "data_dir",
-            "user",
-            "pidfile",
-            "fsctrl",
-            "services",
-            "probe_url",
-            "console_log",
-            "thread_dump",
-            "environment",
-            "warn_ratio",
-        ] {
-            assert!(xml.contains(&format!("<parameter name=\"{name}\"")), "{name}");
-        }
+    fn every_declared_parameter_is_read_once_and_lands_in_its_field() {
+        let p: Params = ocf::param::check_declarations(
+            PARAMS,
+            &[
+                ("install_dir", "/opt/warp"),
+                ("data_dir", "/srv/warp-data"),
+                ("user", "warp"),
+                ("pidfile", "/run/warp/main.pid"),
+                ("fsctrl", "/opt/warp-tools/fsctrl"),
+                ("services", "FlowService Schedule"),
+                ("probe_url", "tcp://127.0.0.1:28080"),
+                ("console_log", "/var/log/warp/console.log"),
+                ("thread_dump", "yes"),
+                ("environment", "JAVA_HOME=/usr/lib/jvm/java-17 LANG=C"),
+            ],
+        );
+        assert_eq!((p.install_dir, p.data_dir), (PathBuf::from("/opt/warp"), PathBuf::from("/srv/warp-data")));
+        assert_eq!(p.user.as_deref(), Some("warp"));
+        assert_eq!((p.pidfile, p.fsctrl), (PathBuf::from("/run/warp/main.pid"), PathBuf::from("/opt/warp-tools/fsctrl")));
+        assert_eq!(p.services, ["FlowService", "Schedule"]);
+        assert_eq!(p.probe_url, Some(Probe::Tcp { host: "127.0.0.1".into(), port: 28080 }));
+        assert_eq!(p.console_log, PathBuf::from("/var/log/warp/console.log"));
+        assert!(p.thread_dump);
+        assert_eq!(p.environment, [("JAVA_HOME".into(), "/usr/lib/jvm/java-17".into()), ("LANG".into(), "C".into())]);
     }
 }

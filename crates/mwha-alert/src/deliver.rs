@@ -9,15 +9,13 @@
 //! not touch, or dangling so that `O_CREAT` would make its target), a FIFO, a device or a file
 //! with other hard links is refused and the line goes to syslog instead.
 //!
-//! Syslog is a datagram to `/dev/log` (a stream socket as fallback); `MWHA_SYSLOG_SOCKET`
-//! names another socket (tests).
+//! Syslog is a datagram to `/dev/log` (a stream socket as fallback); the `MWHA_SYSLOG_SOCKET`
+//! hook names another socket in test builds.
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
-use std::os::unix::net::{UnixDatagram, UnixStream};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use nix::fcntl::OFlag;
@@ -92,31 +90,10 @@ fn ensure_plain_file(meta: &std::fs::Metadata) -> Result<()> {
     Ok(())
 }
 
-/// Sends one syslog record: `<PRI>mwha-alert[pid]: text`.
+/// Sends one syslog record: `<PRI>mwha-alert[pid]: text` (through ocf's one syslog sender).
 pub fn syslog(facility: u8, severity: Severity, text: &str) -> Result<()> {
-    let socket = std::env::var_os("MWHA_SYSLOG_SOCKET").map_or_else(|| PathBuf::from("/dev/log"), PathBuf::from);
-    let record = format!(
-        "<{}>mwha-alert[{}]: {}",
-        u32::from(facility) * 8 + u32::from(severity.syslog()),
-        std::process::id(),
-        truncate(text, MAX_LINE)
-    );
-    let timeout = Some(Duration::from_secs(1));
-    let datagram = UnixDatagram::unbound().and_then(|s| {
-        s.set_write_timeout(timeout)?;
-        s.send_to(record.as_bytes(), &socket)
-    });
-    match datagram {
-        Ok(_) => Ok(()),
-        // syslog-ng may listen on a stream socket; records end with a newline there.
-        Err(e) if e.raw_os_error() == Some(nix::libc::EPROTOTYPE) => {
-            let mut stream = UnixStream::connect(&socket)?;
-            stream.set_write_timeout(timeout)?;
-            stream.write_all(format!("{record}\n").as_bytes())?;
-            Ok(())
-        }
-        Err(e) => bail!("syslog socket {}: {e}", socket.display()),
-    }
+    let text = format!("mwha-alert[{}]: {}", std::process::id(), truncate(text, MAX_LINE));
+    ocf::log::syslog(facility, severity.syslog(), &text).map_err(|e| anyhow!("syslog socket {}: {e}", ocf::log::syslog_socket().display()))
 }
 
 fn truncate(text: &str, max: usize) -> &str {
@@ -133,6 +110,7 @@ fn truncate(text: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn lines_are_appended_whole() {

@@ -35,14 +35,17 @@ pub struct Common {
 impl Common {
     fn from_env(env: &Env, meta: &'static AgentMeta) -> Result<Common> {
         let v = Values::new(env, meta.params);
-        let warn_ratio = v.decimal("warn_ratio")?.unwrap_or(0.8);
+        let warn_ratio = v.get(&crate::param::WARN_RATIO)?;
         if !(warn_ratio > 0.0 && warn_ratio <= 1.0) {
             return Err(OcfError::configured(format!("warn_ratio must be between 0 and 1, not {warn_ratio}")));
         }
-        let tolerated = v.integer("check_timeouts_tolerated")?.unwrap_or(0);
-        let check_timeouts_tolerated = u32::try_from(tolerated)
-            .map_err(|_| OcfError::configured(format!("check_timeouts_tolerated must be 0 or more, not {tolerated}")))?;
-        Ok(Common { warn_ratio, check_timeouts_tolerated })
+        Ok(Common { warn_ratio, check_timeouts_tolerated: v.get(&crate::param::CHECK_TIMEOUTS_TOLERATED)? })
+    }
+
+    /// The declared defaults (checked by the declarations' tests to parse).
+    fn defaults(meta: &'static AgentMeta) -> Common {
+        let none: [(&str, &str); 0] = [];
+        Common::from_env(&Env::from_vars(none, meta.name), meta).expect("the declared defaults of the common parameters parse")
     }
 }
 
@@ -183,6 +186,35 @@ impl<P: AgentParams> Agent<P> {
         self
     }
 
+    /// Where the handlers and the meta-data disagree: an advertised action without a handler,
+    /// or a handler for an action the meta-data does not list (`meta-data` is always built in).
+    pub fn action_mismatches(&self) -> Vec<String> {
+        let handled = [
+            ("start", self.start.is_some()),
+            ("stop", self.stop.is_some()),
+            ("monitor", self.monitor.is_some()),
+            ("validate-all", self.validate.is_some()),
+            ("promote", self.promote.is_some()),
+            ("demote", self.demote.is_some()),
+            ("notify", self.notify.is_some()),
+        ];
+        let advertised = |name: &str| self.meta.actions.iter().any(|a| a.name == name);
+        let mut problems = Vec::new();
+        for (name, has) in handled {
+            match (has, advertised(name)) {
+                (true, false) => problems.push(format!("{name} has a handler but is not in the meta-data")),
+                (false, true) => problems.push(format!("{name} is in the meta-data but has no handler")),
+                _ => {}
+            }
+        }
+        for a in self.meta.actions {
+            if !handled.iter().any(|(n, _)| *n == a.name) && a.name != "meta-data" {
+                problems.push(format!("{} is in the meta-data but no agent can handle it", a.name));
+            }
+        }
+        problems
+    }
+
     /// Runs the action named by `argv[1]` and returns the OCF exit code.
     pub fn run(self) -> ExitCode {
         ExitCode::from(self.exit_code())
@@ -220,7 +252,8 @@ impl<P: AgentParams> Agent<P> {
         let common = Common::from_env(&env, self.meta);
         let ctx = Ctx {
             action: action.clone(),
-            common: *common.as_ref().unwrap_or(&Common { warn_ratio: 0.8, check_timeouts_tolerated: 0 }),
+            // Invalid common parameters (only stop gets this far with them): their declared defaults.
+            common: common.as_ref().copied().unwrap_or_else(|_| Common::defaults(self.meta)),
             env,
             deadline,
             meta: self.meta,
@@ -330,11 +363,57 @@ macro_rules! agent_main {
             i32::from($agent.exit_code())
         }
 
-        // Under test the agent is still built (so its handlers count as used), never run.
+        // Under test the agent is built and its handlers are checked against its meta-data.
         #[cfg(test)]
-        #[allow(dead_code)]
-        fn agent_for_tests() {
-            let _ = || $agent;
+        #[test]
+        fn every_advertised_action_has_a_handler_and_no_other() {
+            let agent = $agent;
+            assert_eq!(agent.action_mismatches(), Vec::<String>::new());
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::ActionSpec;
+
+    struct NoParams;
+    impl AgentParams for NoParams {
+        fn from_values(_: &Values) -> Result<NoParams> {
+            Ok(NoParams)
+        }
+    }
+
+    fn ok(_: &Ctx, _: &NoParams) -> Result<()> {
+        Ok(())
+    }
+
+    static META: AgentMeta = AgentMeta {
+        name: "t",
+        version: "0",
+        shortdesc: "t",
+        longdesc: "t",
+        params: &[],
+        actions: &[
+            ActionSpec::new("start", 20),
+            ActionSpec::new("stop", 20),
+            ActionSpec::new("meta-data", 5),
+            ActionSpec::new("reload", 5),
+        ],
+        check_levels: &[0],
+    };
+
+    #[test]
+    fn handlers_are_checked_against_the_advertised_actions() {
+        let agent = Agent::<NoParams>::new(&META).start(ok).validate(ok);
+        assert_eq!(
+            agent.action_mismatches(),
+            [
+                "stop is in the meta-data but has no handler",
+                "validate-all has a handler but is not in the meta-data",
+                "reload is in the meta-data but no agent can handle it"
+            ]
+        );
+    }
 }

@@ -27,7 +27,7 @@ impl Status {
     }
 }
 
-/// Why an action failed, as Pacemaker distinguishes it (see ocf-contract.md §2).
+/// Why an action failed, as Pacemaker distinguishes it (see docs/ocf-contract.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// 1: soft failure, restart in place.
@@ -79,9 +79,6 @@ impl OcfError {
     }
     pub fn args(message: impl Into<String>) -> anyhow::Error {
         Self::with_fault(Fault::Args, message)
-    }
-    pub fn perm(message: impl Into<String>) -> anyhow::Error {
-        Self::with_fault(Fault::Perm, message)
     }
     pub fn failed_promoted(message: impl Into<String>) -> anyhow::Error {
         Self::with_fault(Fault::FailedPromoted, message)

@@ -18,6 +18,7 @@
 //!   parameters of an agent that drives one, and stopping its processes with it.
 //! - [`sockets`]: which processes hold a TCP port (`/proc/net/tcp{,6}` inode → `/proc/*/fd`).
 //! - [`forensics`]: what stuck processes were doing, logged before they are killed.
+//! - [`hooks`]: the MWHA_* test hooks, absent from release builds.
 //! - `civil`: UTC calendar time for log lines and backup names.
 //! - `sys`: every `unsafe` block.
 //!
@@ -33,6 +34,7 @@ pub mod escalate;
 pub mod exit;
 pub mod forensics;
 pub mod fsio;
+pub mod hooks;
 pub mod identity;
 pub mod log;
 pub mod man;

@@ -89,11 +89,35 @@ pub fn exit_reason(text: &str) {
 }
 
 fn send_syslog(facility: u8, level: Level, line: &str) {
-    // A datagram to /dev/log never blocks for long; if syslog is absent we lose only syslog.
-    if let Ok(sock) = UnixDatagram::unbound() {
-        let _ = sock.set_nonblocking(true);
-        let msg = format!("<{}>{line}", facility * 8 + level.syslog_severity());
-        let _ = sock.send_to(msg.as_bytes(), "/dev/log");
+    // If syslog is absent we lose only syslog.
+    let _ = syslog(facility, level.syslog_severity(), line);
+}
+
+/// The syslog socket: `/dev/log`, or the `MWHA_SYSLOG_SOCKET` hook's in test builds.
+pub fn syslog_socket() -> std::path::PathBuf {
+    crate::hooks::var(crate::hooks::SYSLOG_SOCKET).map_or_else(|| "/dev/log".into(), Into::into)
+}
+
+/// Sends one syslog record `<PRI>text` (the caller puts the tag into `text`): a datagram to the
+/// syslog socket, or a newline-terminated record on a stream socket (syslog-ng may listen on
+/// one). Never blocks for more than a second.
+pub fn syslog(facility: u8, severity: u8, text: &str) -> std::io::Result<()> {
+    use std::os::unix::net::UnixStream;
+    let socket = syslog_socket();
+    let record = format!("<{}>{text}", u32::from(facility) * 8 + u32::from(severity));
+    let timeout = Some(std::time::Duration::from_secs(1));
+    let datagram = UnixDatagram::unbound().and_then(|s| {
+        s.set_write_timeout(timeout)?;
+        s.send_to(record.as_bytes(), &socket)
+    });
+    match datagram {
+        Ok(_) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(nix::libc::EPROTOTYPE) => {
+            let mut stream = UnixStream::connect(&socket)?;
+            stream.set_write_timeout(timeout)?;
+            stream.write_all(format!("{record}\n").as_bytes())
+        }
+        Err(e) => Err(e),
     }
 }
 

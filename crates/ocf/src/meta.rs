@@ -45,7 +45,9 @@ pub struct AgentMeta {
     pub version: &'static str,
     pub shortdesc: &'static str,
     pub longdesc: &'static str,
-    pub params: &'static [ParamSpec],
+    /// The agent's own parameters in the order the meta-data lists them: the specs of its
+    /// [`crate::param::Param`] declarations.
+    pub params: &'static [&'static ParamSpec],
     pub actions: &'static [ActionSpec],
     /// The `OCF_CHECK_LEVEL`s monitor implements, starting with 0.
     pub check_levels: &'static [u32],
@@ -53,8 +55,15 @@ pub struct AgentMeta {
 
 impl AgentMeta {
     /// The agent's own parameters, then those every mwha agent has.
+    /// The agent's parameters and the common ones that apply to it (`check_timeouts_tolerated`
+    /// only where monitor has deep checks).
     pub fn all_params(&self) -> impl Iterator<Item = &'static ParamSpec> {
-        self.params.iter().chain(COMMON)
+        let deep_checks = self.check_levels.iter().any(|l| *l > 0);
+        self.params
+            .iter()
+            .chain(COMMON)
+            .copied()
+            .filter(move |s| deep_checks || s.name != crate::param::CHECK_TIMEOUTS_TOLERATED.spec().name)
     }
 
     pub fn supports(&self, action: &str) -> bool {
@@ -156,16 +165,18 @@ fn text_element(w: &mut Writer<Vec<u8>>, name: &str, text: &str, lang: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::param::Param;
+    use std::path::PathBuf;
+
+    static DIR: Param<PathBuf> = Param::path("dir", "Dir", "The dir.").required().unique();
+    static DATA: Param<PathBuf> = Param::path("data", "Data", "Data.").derived("dir");
 
     static META: AgentMeta = AgentMeta {
         name: "t",
         version: "0.1.0",
         shortdesc: "Test <agent>",
         longdesc: "Long & winding.",
-        params: &[
-            ParamSpec::string("dir", "Dir", "The dir.").required().unique(),
-            ParamSpec::string("data", "Data", "Data.").derived("dir"),
-        ],
+        params: &[DIR.spec(), DATA.spec()],
         actions: &[ActionSpec::new("start", 20), ActionSpec::monitor(20, 10, 0), ActionSpec::monitor(30, 61, 10)],
         check_levels: &[0, 10],
     };

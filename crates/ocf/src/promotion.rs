@@ -1,5 +1,5 @@
 //! Promotion scores through `crm_attribute`, and the notification variables of promotable
-//! clones (ocf-contract.md §3, §5; Pacemaker `tools/crm_attribute.c`, `lib/common/attrs.c`).
+//! clones (docs/ocf-contract.md §3, §5; Pacemaker `tools/crm_attribute.c`, `lib/common/attrs.c`).
 //!
 //! The score is the transient node attribute `master-<OCF_RESOURCE_INSTANCE>` on the node the
 //! action runs for (`CRM_meta_on_node`, or `CRM_meta_physical_host` in a bundle whose
@@ -12,7 +12,7 @@
 //! node leaving the cluster all run agents where `crm_attribute` cannot reach the cluster; the
 //! `*_best_effort` calls log and go on, each bounded by [`CALL_LIMIT`] and the op's deadline.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -24,8 +24,7 @@ use crate::spawn::{self, CommandLine};
 /// The longest one `crm_attribute` call may take (it talks to attrd and the CIB over IPC).
 pub const CALL_LIMIT: Duration = Duration::from_secs(10);
 
-/// Where `crm_attribute` is looked for; `MWHA_CRM_ATTRIBUTE` overrides it (tests only, like
-/// `MWHA_RUN_DIR`).
+/// Where `crm_attribute` is looked for; the `MWHA_CRM_ATTRIBUTE` hook overrides it in test builds.
 const CRM_ATTRIBUTE: &[&str] = &["/usr/sbin/crm_attribute", "/usr/bin/crm_attribute", "/sbin/crm_attribute", "/bin/crm_attribute"];
 
 /// The promotion score of one resource instance on one node.
@@ -34,6 +33,8 @@ pub struct PromotionScore {
     resource: String,
     /// `None`: `crm_attribute` picks the local node.
     node: Option<String>,
+    /// `None`: the installed `crm_attribute` (or the test hook's).
+    program: Option<PathBuf>,
 }
 
 impl PromotionScore {
@@ -44,15 +45,12 @@ impl PromotionScore {
             Some(host) if in_bundle => Some(host),
             _ => env.on_node(),
         };
-        PromotionScore { resource: env.instance().to_string(), node: node.map(str::to_string) }
+        PromotionScore { resource: env.instance().to_string(), node: node.map(str::to_string), program: None }
     }
 
-    pub fn resource(&self) -> &str {
-        &self.resource
-    }
-
-    pub fn node(&self) -> Option<&str> {
-        self.node.as_deref()
+    /// The same score, set through `program` instead of `crm_attribute`.
+    pub fn through(self, program: &Path) -> PromotionScore {
+        PromotionScore { program: Some(program.to_path_buf()), ..self }
     }
 
     /// `crm_attribute --promotion=<rsc> --lifetime reboot [--node N] <what>`.
@@ -79,8 +77,9 @@ impl PromotionScore {
         Ok(())
     }
 
-    /// The current score (`-G -q`); `None` when it is not set.
-    pub fn query(&self, deadline: &Deadline) -> Result<Option<i64>> {
+    /// The current score (`-G -q`); `None` when it is not set. (Only the tests read scores back.)
+    #[cfg(test)]
+    fn query(&self, deadline: &Deadline) -> Result<Option<i64>> {
         let out = self.run_raw(&["--query", "--quiet"], deadline)?;
         let text = out.stdout.trim();
         if !out.success() {
@@ -125,7 +124,10 @@ impl PromotionScore {
     }
 
     fn run_raw(&self, what: &[&str], deadline: &Deadline) -> Result<spawn::Finished> {
-        let program = crm_attribute()?;
+        let program = match &self.program {
+            Some(p) => p.clone(),
+            None => crm_attribute()?,
+        };
         let mut cmd = CommandLine::new(program);
         for arg in self.argv(what) {
             cmd = cmd.arg(arg);
@@ -138,14 +140,15 @@ impl PromotionScore {
 }
 
 fn crm_attribute() -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os("MWHA_CRM_ATTRIBUTE") {
+    if let Some(path) = crate::hooks::var(crate::hooks::CRM_ATTRIBUTE) {
         return Ok(PathBuf::from(path));
     }
     CRM_ATTRIBUTE.iter().map(PathBuf::from).find(|p| p.is_file()).ok_or_else(|| anyhow::anyhow!("crm_attribute is not installed"))
 }
 
 /// A score as crm_attribute prints it: an integer or ±INFINITY.
-pub fn parse_score(text: &str) -> Result<i64> {
+#[cfg(test)]
+fn parse_score(text: &str) -> Result<i64> {
     const INFINITY: i64 = 1_000_000;
     match text.trim() {
         "INFINITY" | "+INFINITY" => Ok(INFINITY),
@@ -157,27 +160,27 @@ pub fn parse_score(text: &str) -> Result<i64> {
 /// One clone instance in a notification list: `resource[i]` running on `uname[i]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
-    pub resource: String,
+    resource: String,
     /// Empty for lists without nodes (`inactive`).
-    pub uname: String,
+    uname: String,
 }
 
 /// The notification a `notify` action carries (`notify=true` clones). Lists are space-separated
-/// and parallel; an empty list is a single space (ocf-contract.md §3, trap 12).
+/// and parallel; an empty list is a single space (docs/ocf-contract.md §3).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Notification {
     /// `pre` or `post`; empty when Pacemaker sent none (ocf-tester).
-    pub kind: String,
+    kind: String,
     /// `start`, `stop`, `promote` or `demote`.
-    pub operation: String,
-    pub start: Vec<Peer>,
-    pub stop: Vec<Peer>,
-    pub active: Vec<Peer>,
-    pub inactive: Vec<Peer>,
-    pub promote: Vec<Peer>,
-    pub demote: Vec<Peer>,
-    pub promoted: Vec<Peer>,
-    pub unpromoted: Vec<Peer>,
+    operation: String,
+    start: Vec<Peer>,
+    stop: Vec<Peer>,
+    active: Vec<Peer>,
+    inactive: Vec<Peer>,
+    promote: Vec<Peer>,
+    demote: Vec<Peer>,
+    promoted: Vec<Peer>,
+    unpromoted: Vec<Peer>,
 }
 
 impl Notification {
@@ -265,7 +268,7 @@ mod tests {
             ("OCF_RESKEY_CRM_meta_physical_host", "n2"),
             ("OCF_RESKEY_CRM_meta_container_attribute_target", "host"),
         ]));
-        assert_eq!(s.node(), Some("n2"));
+        assert_eq!(s.node.as_deref(), Some("n2"));
     }
 
     #[test]
@@ -284,15 +287,13 @@ mod tests {
         let hang = dir.join("hang");
         std::fs::write(&hang, "#!/bin/sh\nsleep 30\n").unwrap();
         std::fs::set_permissions(&hang, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-        std::env::set_var("MWHA_CRM_ATTRIBUTE", &hang);
-        let s = PromotionScore::from_env(&env(&[]));
+        let s = PromotionScore::from_env(&env(&[])).through(&hang);
         let d = Deadline::after(Duration::from_millis(300));
         let started = std::time::Instant::now();
         s.set_best_effort(5, &d);
         s.delete_best_effort(&d);
         assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
         assert!(s.query(&Deadline::after(Duration::from_millis(200))).is_err());
-        std::env::remove_var("MWHA_CRM_ATTRIBUTE");
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -21,12 +21,12 @@ use crate::escalate::{self, ProductProcesses, StopOutcome, StopPlan};
 use crate::exit::OcfError;
 use crate::fsio;
 use crate::identity::{ProcRef, ProductMatch};
-use crate::param::{ParamSpec, Values};
+use crate::param::{Param, Values};
 use crate::scope::LaunchScope;
 use crate::spawn::{self, CommandLine, Finished, RunAs};
 
 /// The declaration of `status_text`: the same for every agent of a service script.
-pub const STATUS_TEXT: ParamSpec = ParamSpec::string(
+pub static STATUS_TEXT: Param<String> = Param::string(
     "status_text",
     "Text of a running status",
     "When set, 'service_script status' counts as running only if it exits 0 and prints this text (for scripts that \
@@ -46,10 +46,16 @@ pub struct ServiceParams {
 }
 
 impl ServiceParams {
-    /// Reads `service_script`, `install_dir`, `user` and `status_text`, which the agent declares.
-    pub fn from_values(v: &Values) -> Result<ServiceParams> {
-        let install_dir = v.required_product_dir("install_dir")?;
-        let service_script = v.required_path("service_script")?;
+    /// Reads `service_script`, `install_dir` and `user` through the agent's declarations (its
+    /// own texts and defaults; `install_dir` a [`Param::product_dir`]) and [`STATUS_TEXT`].
+    pub fn from_values(
+        v: &Values,
+        service_script: &'static Param<PathBuf>,
+        install_dir: &'static Param<PathBuf>,
+        user: &'static Param<String>,
+    ) -> Result<ServiceParams> {
+        let install_dir = v.get(install_dir)?;
+        let service_script = v.get(service_script)?;
         // The vendor's service scripts live in the product folder they serve.
         if !service_script.starts_with(&install_dir) || service_script == install_dir {
             return Err(OcfError::configured(format!(
@@ -58,7 +64,7 @@ impl ServiceParams {
                 install_dir.display()
             )));
         }
-        Ok(ServiceParams { service_script, install_dir, user: v.string("user"), status_text: v.string("status_text") })
+        Ok(ServiceParams { service_script, install_dir, user: v.opt(user)?, status_text: v.opt(&STATUS_TEXT)? })
     }
 
     /// The user the script runs as; a user that does not exist is an error.
@@ -76,10 +82,18 @@ impl ServiceParams {
     }
 
     /// The script, resolved: run as `user`, from install_dir when that exists.
-    pub fn script(&self) -> Result<ServiceScript> {
+    /// The script, resolved: run as `user`, from install_dir when that exists (looked at under
+    /// the deadline: the folder may be on a share that hangs; then the script runs from `/`).
+    pub fn script(&self, deadline: &Deadline) -> Result<ServiceScript> {
+        let dir = self.install_dir.clone();
+        let present = fsio::bounded(&deadline.within(Duration::from_secs(5)), &format!("checking {}", dir.display()), move || dir.is_dir())
+            .unwrap_or_else(|err| {
+                crate::warn!("{err:#}");
+                false
+            });
         Ok(ServiceScript {
             script: self.service_script.clone(),
-            cwd: self.install_dir.is_dir().then(|| self.install_dir.clone()),
+            cwd: present.then(|| self.install_dir.clone()),
             run_as: self.run_as()?,
             running_text: self.status_text.clone(),
         })
@@ -191,6 +205,50 @@ pub fn interpret_status(done: &Finished, running_text: Option<&str>) -> ScriptSt
     }
 }
 
+/// One look at a service being started, for [`wait_ready`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// Running but not serving yet (or the check could not tell): keep waiting.
+    Starting(String),
+    /// `status` says it is not running: after [`DIED_AFTER`] such answers in a row, it died.
+    Stopped(String),
+}
+
+/// How many "not running" answers in a row mean the service died during start (3 s at the
+/// poll interval: a start script that returns before its daemon writes its PID file is common).
+pub const DIED_AFTER: u32 = 12;
+const READY_POLL: Duration = Duration::from_millis(250);
+
+/// Polls `look` until the service is ready. Fails when it reports stopped [`DIED_AFTER`] times
+/// in a row, or at the deadline with the last reason it gave (a look cut short by the deadline
+/// itself does not replace that reason).
+pub fn wait_ready(deadline: &Deadline, service: &str, what: &str, mut look: impl FnMut(&Deadline) -> Readiness) -> Result<()> {
+    let mut last = String::from("no check yet");
+    let mut stopped_in_a_row = 0;
+    deadline
+        .wait_for(what, READY_POLL, || {
+            match look(&deadline.within(Duration::from_secs(10))) {
+                Readiness::Ready => return Ok(Some(())),
+                Readiness::Stopped(why) => {
+                    stopped_in_a_row += 1;
+                    if stopped_in_a_row >= DIED_AFTER {
+                        anyhow::bail!("{service} exited during start: {why}");
+                    }
+                    last = why;
+                }
+                Readiness::Starting(why) => {
+                    stopped_in_a_row = 0;
+                    if !deadline.is_expired() {
+                        last = why;
+                    }
+                }
+            }
+            Ok(None)
+        })
+        .map_err(|err| if deadline.is_expired() { anyhow::anyhow!("{last}; {err:#}") } else { err })
+}
+
 /// How [`stop_service`] divides its deadline; what it leaves is the caller's.
 #[derive(Debug, Clone, Copy)]
 pub struct StopShares {
@@ -205,7 +263,8 @@ pub struct StopShares {
 /// the service may still run under another name, so `SCRIPT stop` is run anyway (its failure is
 /// only logged).
 pub fn stop_service(script: Option<&ServiceScript>, targets: &ProductProcesses, shares: StopShares, deadline: &Deadline) -> StopOutcome {
-    let script = script.filter(|s| s.script.exists());
+    // A script we cannot even see within a few seconds cannot help: go straight to signals.
+    let script = script.filter(|s| fsio::exists(&deadline.within(Duration::from_secs(5)), &s.script).unwrap_or(false));
     let graceful = |step: &Deadline| -> Result<()> { script.map_or(Ok(()), |s| s.stop(step)) };
     let plan = StopPlan {
         graceful: script.is_some().then_some(&graceful as _),
@@ -254,15 +313,13 @@ mod tests {
 
     #[test]
     fn service_params_read_the_declarations_of_the_agent() {
-        static SPECS: &[ParamSpec] = &[
-            ParamSpec::string("service_script", "s", "s"),
-            ParamSpec::string("install_dir", "i", "i").default("/opt/product"),
-            ParamSpec::string("user", "u", "u"),
-            STATUS_TEXT,
-        ];
+        static SERVICE_SCRIPT: Param<PathBuf> = Param::path("service_script", "s", "s");
+        static INSTALL_DIR: Param<PathBuf> = Param::product_dir("install_dir", "i", "i").default("/opt/product");
+        static USER: Param<String> = Param::string("user", "u", "u");
+        static SPECS: &[&crate::param::ParamSpec] = &[SERVICE_SCRIPT.spec(), INSTALL_DIR.spec(), USER.spec(), STATUS_TEXT.spec()];
         let parse = |vars: &[(&str, &str)]| {
             let env = Env::from_vars(vars.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())), "t");
-            ServiceParams::from_values(&Values::new(&env, SPECS))
+            ServiceParams::from_values(&Values::new(&env, SPECS), &SERVICE_SCRIPT, &INSTALL_DIR, &USER)
         };
         let p = parse(&[("service_script", "/opt/product/service"), ("status_text", "running")]).unwrap();
         assert_eq!((p.service_script, p.install_dir), (PathBuf::from("/opt/product/service"), PathBuf::from("/opt/product")));

@@ -2,26 +2,32 @@
 //! roles, counters), kept under `/run/mwha/<agent>/<instance>/`.
 //!
 //! `/run` is a tmpfs: a reboot forgets everything, so a node never comes back believing a
-//! resource is started (ocf-contract.md, trap 18). Clone instance suffixes (`rsc:2`) are kept
+//! resource is started (docs/ocf-contract.md §6). Clone instance suffixes (`rsc:2`) are kept
 //! apart by replacing `:` and `/` in the directory name.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// The root of mwha's per-boot state; `MWHA_RUN_DIR` overrides it for tests.
+/// The root of mwha's per-boot state; the `MWHA_RUN_DIR` hook overrides it in test builds.
 pub fn run_root() -> PathBuf {
-    std::env::var_os("MWHA_RUN_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/run/mwha"))
+    crate::hooks::var(crate::hooks::RUN_DIR).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/run/mwha"))
 }
 
 #[derive(Debug, Clone)]
 pub struct StateDir {
+    root: PathBuf,
     dir: PathBuf,
 }
 
 impl StateDir {
     pub fn new(agent: &str, instance: &str) -> StateDir {
-        StateDir { dir: run_root().join(agent).join(dir_name(instance)) }
+        StateDir::under(&run_root(), agent, instance)
+    }
+
+    /// The state directory of `instance` of `agent` under `root`.
+    pub fn under(root: &Path, agent: &str, instance: &str) -> StateDir {
+        StateDir { root: root.to_path_buf(), dir: root.join(agent).join(dir_name(instance)) }
     }
 
     pub fn path(&self) -> &Path {
@@ -33,7 +39,7 @@ impl StateDir {
     /// directory under it.
     pub fn write(&self, name: &str, content: &str) -> io::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
-        fs::DirBuilder::new().recursive(true).mode(0o755).create(run_root())?;
+        fs::DirBuilder::new().recursive(true).mode(0o755).create(&self.root)?;
         fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir)?;
         let tmp = self.dir.join(format!(".{name}.tmp"));
         fs::write(&tmp, content)?;
@@ -89,8 +95,7 @@ mod tests {
     #[test]
     fn markers_round_trip_and_clone_suffixes_are_safe() {
         let root = std::env::temp_dir().join(format!("mwha-state-{}", std::process::id()));
-        std::env::set_var("MWHA_RUN_DIR", &root);
-        let s = StateDir::new("sharedfs", "fs:1");
+        let s = StateDir::under(&root, "sharedfs", "fs:1");
         assert!(s.path().ends_with("sharedfs/fs_1"));
         assert!(!s.is_started());
         s.mark_started().unwrap();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use ocf::exit::OcfError;
 use ocf::meta::{ActionSpec, AgentMeta};
-use ocf::param::{AgentParams, ParamSpec, Values};
+use ocf::param::{AgentParams, Param, ParamSpec, Values};
 use ocf::probe::Probe;
 use ocf::service::{self, ServiceParams};
 
@@ -52,66 +52,81 @@ Recommended: start 90s, stop 90s, promote/demote 60s, monitor 30s every 10s (Pro
     check_levels: &[0, 10],
 };
 
-static PARAMS: &[ParamSpec] = &[
-    ParamSpec::string(
-        "service_script",
-        "Booster service script",
-        "Absolute path of the Booster's Linux service script, called with start, stop and status.",
-    )
-    .default("/opt/omflow/Booster/omflow_booster_service"),
-    ParamSpec::string(
-        "install_dir",
-        "Booster install folder",
-        "Absolute path of the Booster install folder, which holds service_script. Scripts run from here, and a PID file's \
+static SERVICE_SCRIPT: Param<PathBuf> = Param::path(
+    "service_script",
+    "Booster service script",
+    "Absolute path of the Booster's Linux service script, called with start, stop and status.",
+)
+.default("/opt/omflow/Booster/omflow_booster_service");
+static INSTALL_DIR: Param<PathBuf> = Param::product_dir(
+    "install_dir",
+    "Booster install folder",
+    "Absolute path of the Booster install folder, which holds service_script. Scripts run from here, and a PID file's \
 process counts only if its command line mentions this folder. It may not be / or a system folder such as /opt.",
-    )
-    .default("/opt/omflow/Booster"),
-    ParamSpec::string(
-        "port",
-        "Booster port",
-        "TCP port the Booster serves (BOOSTER_PORT of the OMFLOW Servers). start and monitor check that check_host:port \
+)
+.default("/opt/omflow/Booster");
+static PORT: Param<u16> = Param::integer(
+    "port",
+    "Booster port",
+    "TCP port the Booster serves (BOOSTER_PORT of the OMFLOW Servers). start and monitor check that check_host:port \
 accepts connections; start refuses while a process that is not the Booster's holds it.",
-    )
-    .integer()
-    .default("5169"),
-    ParamSpec::string(
-        "check_host",
-        "Address for the port check",
-        "Address the health check connects to. Use the node's own address if the Booster does not listen on loopback.",
-    )
-    .default("127.0.0.1"),
-    ParamSpec::string(
-        "db_check",
-        "Database check",
-        "tcp://host:port (or http://host:port/path) of the OMFLOW database. Checked before promote (a Booster is never \
+)
+.range(1, 65535)
+.default("5169");
+static CHECK_HOST: Param<String> = Param::custom(
+    "check_host",
+    "Address for the port check",
+    "Address the health check connects to. Use the node's own address if the Booster does not listen on loopback.",
+    parse_check_host,
+)
+.default("127.0.0.1");
+static DB_CHECK: Param<Probe> = Param::custom(
+    "db_check",
+    "Database check",
+    "tcp://host:port (or http://host:port/path) of the OMFLOW database. Checked before promote (a Booster is never \
 made Active without its database) and by monitor at OCF_CHECK_LEVEL 10. Empty: no check.",
-    ),
-    ParamSpec::string(
-        "promote_cmd",
-        "Command that makes the Booster Active",
-        "For sites whose Booster has its own role switch: a command run by promote (and its exit status checked). Split on \
+    |_, url| Probe::parse(url),
+);
+static PROMOTE_CMD: Param<Vec<String>> = Param::custom(
+    "promote_cmd",
+    "Command that makes the Booster Active",
+    "For sites whose Booster has its own role switch: a command run by promote (and its exit status checked). Split on \
 whitespace into program and arguments, no shell; the program must be an absolute path. Empty: none.",
-    ),
-    ParamSpec::string(
-        "demote_cmd",
-        "Command that makes the Booster Standby",
-        "Like promote_cmd, run by demote and at the end of start (an instance always starts Unpromoted). Empty: none.",
-    ),
-    ParamSpec::string(
-        "user",
-        "OS user for the scripts",
-        "OS user that runs service_script, promote_cmd and demote_cmd (switched in-process with its groups and a clean \
+    command,
+);
+static DEMOTE_CMD: Param<Vec<String>> = Param::custom(
+    "demote_cmd",
+    "Command that makes the Booster Standby",
+    "Like promote_cmd, run by demote and at the end of start (an instance always starts Unpromoted). Empty: none.",
+    command,
+);
+static USER: Param<String> = Param::string(
+    "user",
+    "OS user for the scripts",
+    "OS user that runs service_script, promote_cmd and demote_cmd (switched in-process with its groups and a clean \
 environment); on stop, leftover processes of other users are left alone. Empty: root, as the init system would run \
 the service script.",
-    ),
-    service::STATUS_TEXT,
-    ParamSpec::string(
-        "pidfile",
-        "PID file of the Booster",
-        "Absolute path of a PID file the Booster writes, if it has one. When set, monitor also requires that it names a \
+);
+static PIDFILE: Param<PathBuf> = Param::path(
+    "pidfile",
+    "PID file of the Booster",
+    "Absolute path of a PID file the Booster writes, if it has one. When set, monitor also requires that it names a \
 live process mentioning install_dir that started no later than the file was written, and stop signals that \
 process first. Empty: not used.",
-    ),
+);
+
+/// The parameters in meta-data order.
+static PARAMS: &[&ParamSpec] = &[
+    SERVICE_SCRIPT.spec(),
+    INSTALL_DIR.spec(),
+    PORT.spec(),
+    CHECK_HOST.spec(),
+    DB_CHECK.spec(),
+    PROMOTE_CMD.spec(),
+    DEMOTE_CMD.spec(),
+    USER.spec(),
+    service::STATUS_TEXT.spec(),
+    PIDFILE.spec(),
 ];
 
 pub const SCORE_UNPROMOTED: i64 = 5;
@@ -131,21 +146,16 @@ pub struct Params {
 
 impl AgentParams for Params {
     fn from_values(v: &Values) -> Result<Params> {
-        let port = v.integer("port")?.unwrap_or(5169);
-        let port =
-            u16::try_from(port).ok().filter(|p| *p > 0).ok_or_else(|| OcfError::configured(format!("port must be 1-65535, not {port}")))?;
-        let check_host = v.required_string("check_host")?;
-        if check_host.contains(['/', ' ']) {
-            return Err(OcfError::configured(format!("check_host {check_host:?} is not a host name or address")));
-        }
+        let port = v.get(&PORT)?;
+        let check_host = v.get(&CHECK_HOST)?;
         Ok(Params {
-            service: ServiceParams::from_values(v)?,
+            service: ServiceParams::from_values(v, &SERVICE_SCRIPT, &INSTALL_DIR, &USER)?,
             port,
             check_host,
-            db_check: v.raw("db_check").map(Probe::parse).transpose()?,
-            promote_cmd: command(v, "promote_cmd")?,
-            demote_cmd: command(v, "demote_cmd")?,
-            pidfile: v.path("pidfile")?,
+            db_check: v.opt(&DB_CHECK)?,
+            promote_cmd: v.opt(&PROMOTE_CMD)?.filter(|words| !words.is_empty()),
+            demote_cmd: v.opt(&DEMOTE_CMD)?.filter(|words| !words.is_empty()),
+            pidfile: v.opt(&PIDFILE)?,
         })
     }
 }
@@ -158,13 +168,21 @@ impl Params {
     }
 }
 
+fn parse_check_host(name: &str, raw: &str) -> Result<String> {
+    if raw.contains(['/', ' ']) {
+        return Err(OcfError::configured(format!("{name} {raw:?} is not a host name or address")));
+    }
+    Ok(raw.to_string())
+}
+
 /// A hook command: words, the first an absolute path (6 otherwise: wrong on every node).
-pub fn command(v: &Values, name: &str) -> Result<Option<Vec<String>>> {
-    let words = v.words(name);
+fn command(name: &str, raw: &str) -> Result<Vec<String>> {
+    let words: Vec<String> = raw.split_whitespace().map(str::to_string).collect();
     match words.first() {
-        None => Ok(None),
-        Some(program) if program.starts_with('/') => Ok(Some(words)),
-        Some(program) => Err(OcfError::configured(format!("{name}: the program must be an absolute path, not {program:?}"))),
+        Some(program) if !program.starts_with('/') => {
+            Err(OcfError::configured(format!("{name}: the program must be an absolute path, not {program:?}")))
+        }
+        _ => Ok(words),
     }
 }
 
@@ -209,11 +227,36 @@ mod tests {
     }
 
     #[test]
-    fn metadata_declares_every_parameter_the_code_reads() {
+    fn every_declared_parameter_is_read_once_and_lands_in_its_field() {
+        let p: Params = ocf::param::check_declarations(
+            PARAMS,
+            &[
+                ("service_script", "/srv/booster/bin/booster_service"),
+                ("install_dir", "/srv/booster"),
+                ("port", "6001"),
+                ("check_host", "::1"),
+                ("db_check", "tcp://db:5432"),
+                ("promote_cmd", "/srv/booster/bin/role active"),
+                ("demote_cmd", "/srv/booster/bin/role standby"),
+                ("user", "omflow"),
+                ("status_text", "running"),
+                ("pidfile", "/run/booster.pid"),
+            ],
+        );
+        assert_eq!(p.service.service_script, PathBuf::from("/srv/booster/bin/booster_service"));
+        assert_eq!(p.service.install_dir, PathBuf::from("/srv/booster"));
+        assert_eq!(p.port_probe(), Probe::Tcp { host: "[::1]".into(), port: 6001 });
+        assert_eq!(p.db_check, Some(Probe::Tcp { host: "db".into(), port: 5432 }));
+        assert_eq!(p.promote_cmd.unwrap(), ["/srv/booster/bin/role", "active"]);
+        assert_eq!(p.demote_cmd.unwrap(), ["/srv/booster/bin/role", "standby"]);
+        assert_eq!((p.service.user.as_deref(), p.service.status_text.as_deref()), (Some("omflow"), Some("running")));
+        assert_eq!(p.pidfile, Some(PathBuf::from("/run/booster.pid")));
+    }
+
+    #[test]
+    fn each_role_has_its_own_monitor() {
         let xml = META.to_xml();
-        for p in PARAMS {
-            assert!(xml.contains(&format!("<parameter name=\"{}\"", p.name)), "{}", p.name);
-        }
         assert!(xml.contains(r#"<action name="monitor" timeout="30s" interval="10s" depth="0" role="Promoted"/>"#), "{xml}");
+        assert!(xml.contains(r#"<action name="monitor" timeout="30s" interval="11s" depth="0" role="Unpromoted"/>"#), "{xml}");
     }
 }

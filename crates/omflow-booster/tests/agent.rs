@@ -284,3 +284,22 @@ fn shell_metacharacters_in_commands_are_literal() {
     assert!(!marker.exists(), "a parameter reached a shell");
     expect(&run(agent(), "stop", &o, &params, &[]), 0, "stop");
 }
+
+#[test]
+fn a_db_check_that_times_out_is_tolerated_as_configured() {
+    // A database address that accepts connections and never answers (the HTTP check hangs).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", silent.local_addr().unwrap());
+    let o = started("db-timeout", &[]);
+    let params = with(&o.booster_params(), &[("db_check", &url), ("check_timeouts_tolerated", "1")]);
+    let deep = [RECURRING, ("OCF_CHECK_LEVEL", "10"), ("OCF_RESKEY_CRM_meta_timeout", "3000"), ("OCF_RESKEY_CRM_meta_role", "Unpromoted")];
+    let r = run(agent(), "monitor", &o, &params, &deep);
+    expect(&r, 0, "first timeout of db_check: tolerated");
+    assert!(r.stderr.contains("MWHA6003W") && r.stderr.contains("db_check"), "{}", r.stderr);
+    let r = run(agent(), "monitor", &o, &params, &deep);
+    expect(&r, 1, "second timeout in a row: a failure");
+    assert!(r.exit_reason().is_some_and(|e| e.contains("db_check")), "{:?}", r.exit_reason());
+    let strict = with(&o.booster_params(), &[("db_check", &url)]);
+    expect(&run(agent(), "monitor", &o, &strict, &deep), 1, "check_timeouts_tolerated=0: fails at once");
+    expect(&act(&o, "stop"), 0, "stop");
+}

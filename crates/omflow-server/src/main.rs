@@ -10,6 +10,8 @@
 //!   product's user; verify.
 //! - monitor: `service_script status`; stopped with leftovers is a failure; depth 10 `probe_url`.
 
+#![cfg_attr(not(test), no_main)]
+
 mod params;
 
 use std::collections::BTreeSet;
@@ -22,20 +24,18 @@ use ocf::escalate::StopOutcome;
 use ocf::exit::Status;
 use ocf::identity::ProductMatch;
 use ocf::scope::LaunchScope;
-use ocf::service::{self, ScriptStatus, ServiceScript, StopShares};
+use ocf::service::{self, Readiness, ScriptStatus, ServiceScript, StopShares};
 use ocf::state::StateDir;
 use ocf::{fsio, info, proc, warn};
 
 use params::{Params, META};
 
-fn main() -> std::process::ExitCode {
-    Agent::<Params>::new(&META).start(start).stop(stop).monitor(monitor).validate(validate).run()
-}
+ocf::agent_main!(Agent::<Params>::new(&META).start(start).stop(stop).monitor(monitor).validate(validate));
 
 fn start(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
     p.service.require_installed(deadline)?;
-    let script = p.service.script()?;
+    let script = p.service.script(deadline)?;
     match script.status(&deadline.split(0.3)) {
         ScriptStatus::Running => info!("the Booster Agent is already running"),
         ScriptStatus::NotRunning(why) | ScriptStatus::Unknown(why) => {
@@ -49,48 +49,27 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
             script.start(&scope, &deadline.split(0.8))?;
         }
     }
-    let mut last = String::from("no check yet");
-    let mut quiet_polls = 0;
     let what = match &p.probe_url {
         Some(_) => "the OMFLOW Server to answer probe_url",
         None => "service_script status to succeed",
     };
-    deadline
-        .wait_for(what, Duration::from_millis(250), || {
-            match script.status(&deadline.within(Duration::from_secs(10))) {
-                ScriptStatus::Running => quiet_polls = 0,
-                ScriptStatus::NotRunning(why) => {
-                    quiet_polls += 1;
-                    if quiet_polls >= 12 {
-                        bail!("the Booster Agent exited during start: {why}");
-                    }
-                    last = why;
-                    return Ok(None);
-                }
-                ScriptStatus::Unknown(why) => {
-                    // At the deadline the check itself was cut short: keep the previous reason.
-                    if !deadline.is_expired() {
-                        last = why;
-                    }
-                    return Ok(None);
-                }
-            }
-            let Some(probe) = &p.probe_url else { return Ok(Some(())) };
-            match probe.check(&deadline.within(Duration::from_secs(5))) {
-                Ok(()) => Ok(Some(())),
-                Err(err) => {
-                    last = format!("probe_url: {err:#}");
-                    Ok(None)
-                }
-            }
-        })
-        .map_err(|err| if deadline.is_expired() { anyhow::anyhow!("{last}; {err:#}") } else { err })?;
+    service::wait_ready(deadline, "the Booster Agent", what, |look| match script.status(look) {
+        ScriptStatus::NotRunning(why) => Readiness::Stopped(why),
+        ScriptStatus::Unknown(why) => Readiness::Starting(why),
+        ScriptStatus::Running => match &p.probe_url {
+            None => Readiness::Ready,
+            Some(probe) => match probe.check(&look.within(Duration::from_secs(5))) {
+                Ok(()) => Readiness::Ready,
+                Err(err) => Readiness::Starting(format!("probe_url: {err:#}")),
+            },
+        },
+    })?;
     info!("the Booster Agent and the OMFLOW Server are up after {:.1}s", deadline.elapsed().as_secs_f64());
     Ok(())
 }
 
 fn stop(cx: &Ctx, p: &Params) -> Result<()> {
-    let script = p.service.script().inspect_err(|err| warn!("{err:#}")).ok();
+    let script = p.service.script(cx.deadline()).inspect_err(|err| warn!("{err:#}")).ok();
     stop_processes(cx, p, script.as_ref(), cx.deadline())?;
     if let Err(err) = LaunchScope::forget(&state(cx)) {
         warn!("forgetting the launch scope: {err}");
@@ -108,7 +87,7 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
         }
         bail!("{} is absent", service_script.display());
     }
-    let script = p.service.script()?;
+    let script = p.service.script(deadline)?;
     match script.status(&deadline.split(0.6)) {
         ScriptStatus::Running => {}
         ScriptStatus::NotRunning(why) => {
@@ -123,7 +102,7 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
     }
     if cx.check_level() >= 10 {
         if let Some(probe) = &p.probe_url {
-            probe.check(deadline).context("probe_url")?;
+            cx.deep_check("probe_url", || probe.check(deadline).context("probe_url"))?;
         }
     }
     Ok(Status::Running)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use ocf::exit::OcfError;
 use ocf::meta::{ActionSpec, AgentMeta};
-use ocf::param::{AgentParams, ParamSpec, Values};
+use ocf::param::{AgentParams, Param, ParamSpec, Values};
 use ocf::probe::Probe;
 use ocf::service::{self, ServiceParams};
 
@@ -36,43 +36,45 @@ a deadline. Recommended: start 120s, stop 90s, monitor 30s every 15s, and 60s ev
     check_levels: &[0, 10],
 };
 
-static PARAMS: &[ParamSpec] = &[
-    ParamSpec::string(
-        "service_script",
-        "Booster Agent service script",
-        "Absolute path of the Booster Agent's Linux service script, called with start, stop and status.",
-    )
-    .default("/opt/omflow/BoosterAgent/omflow_booster_agent_service"),
-    ParamSpec::string(
-        "install_dir",
-        "Booster Agent install folder",
-        "Absolute path of the Booster Agent install folder, which holds service_script. Scripts run from here. It may \
+static SERVICE_SCRIPT: Param<PathBuf> = Param::path(
+    "service_script",
+    "Booster Agent service script",
+    "Absolute path of the Booster Agent's Linux service script, called with start, stop and status.",
+)
+.default("/opt/omflow/BoosterAgent/omflow_booster_agent_service");
+static INSTALL_DIR: Param<PathBuf> = Param::product_dir(
+    "install_dir",
+    "Booster Agent install folder",
+    "Absolute path of the Booster Agent install folder, which holds service_script. Scripts run from here. It may \
 not be / or a system folder such as /opt or /usr.",
-    )
-    .default("/opt/omflow/BoosterAgent"),
-    ParamSpec::string(
-        "probe_url",
-        "HTTP address of the OMFLOW Server",
-        "http://host:port/path of the OMFLOW Server started by the agent (healthy on 2xx/3xx), or tcp://host:port. \
+)
+.default("/opt/omflow/BoosterAgent");
+static PROBE_URL: Param<Probe> = Param::custom(
+    "probe_url",
+    "HTTP address of the OMFLOW Server",
+    "http://host:port/path of the OMFLOW Server started by the agent (healthy on 2xx/3xx), or tcp://host:port. \
 start returns only once it answers; monitor checks it at OCF_CHECK_LEVEL 10. Empty: no check (start returns when \
 status succeeds).",
-    ),
-    ParamSpec::string(
-        "server_match",
-        "How to recognise OMFLOW Server processes",
-        "Absolute path of a folder that the command line of every OMFLOW Server process mentions (e.g. the OMFLOW Server \
+    |_, url| Probe::parse(url),
+);
+static SERVER_MATCH: Param<PathBuf> = Param::product_dir(
+    "server_match",
+    "How to recognise OMFLOW Server processes",
+    "Absolute path of a folder that the command line of every OMFLOW Server process mentions (e.g. the OMFLOW Server \
 install folder). Log lines and exit reasons then name the resource's processes that mention it as OMFLOW Server \
 processes. It never decides which processes are stopped (the launch ID does). It must not be a parent of install_dir \
 (it would match other OMFLOW components), / or a system folder. Empty: processes are named by PID only.",
-    ),
-    ParamSpec::string(
-        "user",
-        "OS user for the script",
-        "OS user that runs service_script (switched in-process with its groups and a clean environment); on stop, \
+);
+static USER: Param<String> = Param::string(
+    "user",
+    "OS user for the script",
+    "OS user that runs service_script (switched in-process with its groups and a clean environment); on stop, \
 processes of other users are never signalled. Empty: root, as the init system would run the service script.",
-    ),
-    service::STATUS_TEXT,
-];
+);
+
+/// The parameters in meta-data order.
+static PARAMS: &[&ParamSpec] =
+    &[SERVICE_SCRIPT.spec(), INSTALL_DIR.spec(), PROBE_URL.spec(), SERVER_MATCH.spec(), USER.spec(), service::STATUS_TEXT.spec()];
 
 #[derive(Debug, Clone)]
 pub struct Params {
@@ -84,8 +86,8 @@ pub struct Params {
 
 impl AgentParams for Params {
     fn from_values(v: &Values) -> Result<Params> {
-        let service = ServiceParams::from_values(v)?;
-        let server_match = v.product_dir("server_match")?;
+        let service = ServiceParams::from_values(v, &SERVICE_SCRIPT, &INSTALL_DIR, &USER)?;
+        let server_match = v.opt(&SERVER_MATCH)?;
         if let Some(m) = &server_match {
             if too_broad(m, &service.install_dir) {
                 return Err(OcfError::configured(format!(
@@ -95,7 +97,7 @@ impl AgentParams for Params {
                 )));
             }
         }
-        Ok(Params { service, probe_url: v.raw("probe_url").map(Probe::parse).transpose()?, server_match })
+        Ok(Params { service, probe_url: v.opt(&PROBE_URL)?, server_match })
     }
 }
 
@@ -139,10 +141,22 @@ mod tests {
     }
 
     #[test]
-    fn metadata_declares_every_parameter_the_code_reads() {
-        let xml = META.to_xml();
-        for p in PARAMS {
-            assert!(xml.contains(&format!("<parameter name=\"{}\"", p.name)), "{}", p.name);
-        }
+    fn every_declared_parameter_is_read_once_and_lands_in_its_field() {
+        let p: Params = ocf::param::check_declarations(
+            PARAMS,
+            &[
+                ("service_script", "/srv/agent/bin/agent_service"),
+                ("install_dir", "/srv/agent"),
+                ("probe_url", "http://127.0.0.1:8000/omflow"),
+                ("server_match", "/srv/omflow-server"),
+                ("user", "omflow"),
+                ("status_text", "running"),
+            ],
+        );
+        assert_eq!(p.service.service_script, PathBuf::from("/srv/agent/bin/agent_service"));
+        assert_eq!(p.service.install_dir, PathBuf::from("/srv/agent"));
+        assert_eq!(p.probe_url, Some(Probe::Http { host: "127.0.0.1".into(), port: 8000, path: "/omflow".into() }));
+        assert_eq!(p.server_match, Some(PathBuf::from("/srv/omflow-server")));
+        assert_eq!((p.service.user.as_deref(), p.service.status_text.as_deref()), (Some("omflow"), Some("running")));
     }
 }

@@ -163,3 +163,24 @@ fn missing_install_bad_parameters_and_meta_data() {
     expect(&r, 0, "meta-data");
     assert!(r.stdout.starts_with("<?xml") && r.stderr.is_empty(), "{}", r.stderr);
 }
+
+#[test]
+fn a_probe_url_that_times_out_is_tolerated_as_configured() {
+    // An OMFLOW Server address that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", silent.local_addr().unwrap());
+    let o = Omflow::create("probe-timeout", &[]);
+    booster(&o, "start");
+    expect(&act(&o, "start"), 0, "start");
+    let params = with(&o.server_params(), &[("probe_url", &url), ("check_timeouts_tolerated", "1")]);
+    let deep = [RECURRING, ("OCF_CHECK_LEVEL", "10"), ("OCF_RESKEY_CRM_meta_timeout", "3000")];
+    let r = run(agent(), "monitor", &o, &params, &deep);
+    expect(&r, 0, "first timeout of probe_url: tolerated");
+    assert!(r.stderr.contains("MWHA6003W") && r.stderr.contains("probe_url"), "{}", r.stderr);
+    let r = run(agent(), "monitor", &o, &params, &deep);
+    expect(&r, 1, "second timeout in a row: a failure");
+    let strict = with(&o.server_params(), &[("probe_url", &url)]);
+    expect(&run(agent(), "monitor", &o, &strict, &deep), 1, "check_timeouts_tolerated=0: fails at once");
+    expect(&act(&o, "stop"), 0, "stop");
+    booster(&o, "stop");
+}

@@ -50,6 +50,11 @@ impl Entry {
         }
         self.0.exit_code()
     }
+
+    #[cfg(test)]
+    fn action_mismatches(&self) -> Vec<String> {
+        self.0.action_mismatches()
+    }
 }
 
 fn start(cx: &Ctx, p: &Params) -> Result<()> {

@@ -9,7 +9,7 @@ use anyhow::Result;
 use ocf::exit::OcfError;
 use ocf::meta::{ActionSpec, AgentMeta};
 use ocf::mountinfo;
-use ocf::param::{AgentParams, ParamSpec, Values};
+use ocf::param::{AgentParams, Param, ParamSpec, Values};
 
 use crate::mount::Source;
 
@@ -42,78 +42,97 @@ Recommended: start 60s, stop 20s, monitor every 10s at level 0 (20s timeout) and
     check_levels: &[0, 10, 20],
 };
 
-static PARAMS: &[ParamSpec] = &[
-    ParamSpec::string(
-        "directory",
-        "Mount point of the shared folder",
-        "Absolute path of the mount point, as /proc/self/mountinfo shows it (findmnt -no TARGET): it is compared \
+static DIRECTORY: Param<PathBuf> = Param::path(
+    "directory",
+    "Mount point of the shared folder",
+    "Absolute path of the mount point, as /proc/self/mountinfo shows it (findmnt -no TARGET): it is compared \
 lexically and symlinks in it are not followed, because resolving them would touch the share.",
-    )
-    .required()
-    .unique(),
-    ParamSpec::string(
-        "source",
-        "Expected mount source",
-        "What must be mounted on directory: nas:/export/warp (NFS), //nas/warp (CIFS), /dev/... or UUID=... / LABEL=... \
+)
+.required()
+.unique();
+static SOURCE: Param<Source> = Param::custom(
+    "source",
+    "Expected mount source",
+    "What must be mounted on directory: nas:/export/warp (NFS), //nas/warp (CIFS), /dev/... or UUID=... / LABEL=... \
 (a disk). Trailing slashes do not matter; NFS host names and CIFS sources compare case-insensitively; a /dev path also \
 matches the same device under another name (/dev/mapper/vg-lv and /dev/dm-0). Empty: any source.",
-    ),
-    ParamSpec::string(
-        "fstype",
-        "Expected filesystem type",
-        "The type /proc/self/mountinfo shows (ext4, xfs, nfs4, cifs...). nfs also accepts nfs4, and cifs also accepts smb3. \
+    |_, raw| Source::parse(raw),
+);
+static FSTYPE: Param<String> = Param::custom(
+    "fstype",
+    "Expected filesystem type",
+    "The type /proc/self/mountinfo shows (ext4, xfs, nfs4, cifs...). nfs also accepts nfs4, and cifs also accepts smb3. \
 Empty: any type.",
-    ),
-    ParamSpec::string(
-        "marker",
-        "File that proves the right volume is mounted",
-        "A file, relative to directory, that exists only on the right volume (e.g. .warp-volume), checked from \
+    parse_fstype,
+);
+static MARKER: Param<PathBuf> = Param::custom(
+    "marker",
+    "File that proves the right volume is mounted",
+    "A file, relative to directory, that exists only on the right volume (e.g. .warp-volume), checked from \
 OCF_CHECK_LEVEL=10. Empty: no marker.",
-    ),
-    ParamSpec::string(
-        "marker_content",
-        "Text the marker must hold",
-        "The text the marker file must hold (compared without trailing white space, at most 64 KiB read), e.g. a \
+    parse_marker,
+);
+static MARKER_CONTENT: Param<String> = Param::string(
+    "marker_content",
+    "Text the marker must hold",
+    "The text the marker file must hold (compared without trailing white space, at most 64 KiB read), e.g. a \
 volume serial. Needs marker. Empty: the marker only has to exist.",
-    ),
-    ParamSpec::string(
-        "min_free",
-        "Minimum free space",
-        "Space that must be available to unprivileged users (statfs f_bavail), checked from OCF_CHECK_LEVEL=10: bytes \
+);
+static MIN_FREE: Param<MinFree> = Param::custom(
+    "min_free",
+    "Minimum free space",
+    "Space that must be available to unprivileged users (statfs f_bavail), checked from OCF_CHECK_LEVEL=10: bytes \
 with an optional binary unit (500M, 2G, 1048576) or a percentage of the filesystem size (5%). Empty: no minimum.",
-    ),
-    ParamSpec::string(
-        "options",
-        "Mount options that must be present",
-        "Comma-separated options that must appear among the mount's per-mount or superblock options, e.g. rw,hard. \
+    |_, raw| raw.parse(),
+);
+static OPTIONS: Param<Vec<String>> = Param::custom(
+    "options",
+    "Mount options that must be present",
+    "Comma-separated options that must appear among the mount's per-mount or superblock options, e.g. rw,hard. \
 rw means mounted read-write both per mount and for the filesystem; for NFS, hard also holds when neither soft nor \
 softerr is set. any: no requirement. Level 20 writes a file, so a read-only share passes levels 0 and 10 only.",
-    )
-    .default("rw"),
-    ParamSpec::string(
-        "io_timeout",
-        "Deadline for I/O on the share",
-        "How long the child doing statfs, the marker and the probe file may take before the share counts as hung: \
+    parse_options,
+)
+.default("rw");
+static IO_TIMEOUT: Param<Duration> = Param::custom(
+    "io_timeout",
+    "Deadline for I/O on the share",
+    "How long the child doing statfs, the marker and the probe file may take before the share counts as hung: \
 seconds, or a number with ms, s or m (e.g. 10s). Always cut to what the op's timeout leaves.",
-    )
-    .derived("half the op timeout"),
-    ParamSpec::string(
-        "user",
-        "OS user that runs the I/O checks",
-        "The user the I/O child runs as (statfs, marker, probe file); the agent switches to it without a shell. On an \
+    parse_duration,
+)
+.derived("half the op timeout");
+static USER: Param<String> = Param::string(
+    "user",
+    "OS user that runs the I/O checks",
+    "The user the I/O child runs as (statfs, marker, probe file); the agent switches to it without a shell. On an \
 NFS export with root_squash (the default) root acts as nobody on the server and usually may not create the probe file: \
 set the user that owns directory. Empty: root.",
-    ),
-    ParamSpec::string(
-        "on_hang",
-        "What a hung share does to the next stop",
-        "fail: a hang (I/O past io_timeout, or a check still stuck from before) fails the monitor or start, and stop \
+);
+static ON_HANG: Param<OnHang> = Param::custom(
+    "on_hang",
+    "What a hung share does to the next stop",
+    "fail: a hang (I/O past io_timeout, or a check still stuck from before) fails the monitor or start, and stop \
 still succeeds. fence: also make the next stop fail, so that Pacemaker fences the node (as SAPHanaFilesystem does): \
 processes stuck on a hung share may write to it when it comes back, after the service has moved on. A later check at \
 level 10 or 20 that succeeds takes this back. Note that with a clone on every node, an outage of the NAS then fences \
 every node.",
-    )
-    .default("fail"),
+    parse_on_hang,
+)
+.default("fail");
+
+/// The parameters in meta-data order.
+static PARAMS: &[&ParamSpec] = &[
+    DIRECTORY.spec(),
+    SOURCE.spec(),
+    FSTYPE.spec(),
+    MARKER.spec(),
+    MARKER_CONTENT.spec(),
+    MIN_FREE.spec(),
+    OPTIONS.spec(),
+    IO_TIMEOUT.spec(),
+    USER.spec(),
+    ON_HANG.spec(),
 ];
 
 /// What a hang does to the next stop.
@@ -145,56 +164,63 @@ pub struct Params {
 
 impl AgentParams for Params {
     fn from_values(v: &Values) -> Result<Params> {
-        let raw_directory = v.required_path("directory")?;
+        let raw_directory = v.get(&DIRECTORY)?;
         let directory = mountinfo::normalize(&raw_directory)
             .filter(|d| d != Path::new("/"))
             .ok_or_else(|| OcfError::configured(format!("directory must be a mount point below /, not {:?}", raw_directory)))?;
-        let marker = v.string("marker").map(|m| parse_marker(&m)).transpose()?;
-        let marker_content = v.string("marker_content");
+        let marker = v.opt(&MARKER)?;
+        let marker_content = v.opt(&MARKER_CONTENT)?;
         if marker_content.is_some() && marker.is_none() {
             return Err(OcfError::configured("marker_content needs marker"));
         }
-        let fstype = v.string("fstype").map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
-        if let Some(t) = &fstype {
-            if t.contains(|c: char| c.is_whitespace() || c == ',') {
-                return Err(OcfError::configured(format!("fstype must be one filesystem type, not {t:?}")));
-            }
-        }
         Ok(Params {
             directory,
-            source: v.string("source").map(|s| Source::parse(&s)).transpose()?,
-            fstype,
+            source: v.opt(&SOURCE)?,
+            fstype: v.opt(&FSTYPE)?.filter(|t| !t.is_empty()),
             marker,
             marker_content,
-            min_free: v.string("min_free").map(|m| m.parse::<MinFree>()).transpose()?,
-            options: parse_options(&v.string("options").unwrap_or_default())?,
-            io_timeout: v.string("io_timeout").map(|t| parse_duration("io_timeout", &t)).transpose()?,
-            user: v.string("user").map(|u| u.trim().to_string()).filter(|u| !u.is_empty()),
-            on_hang: match v.string("on_hang").as_deref().map(str::trim) {
-                None | Some("fail") => OnHang::Fail,
-                Some("fence") => OnHang::Fence,
-                Some(other) => return Err(OcfError::configured(format!("on_hang must be fail or fence, not {other:?}"))),
-            },
+            min_free: v.opt(&MIN_FREE)?,
+            options: v.get(&OPTIONS)?,
+            io_timeout: v.opt(&IO_TIMEOUT)?,
+            user: v.opt(&USER)?.map(|u| u.trim().to_string()).filter(|u| !u.is_empty()),
+            on_hang: v.get(&ON_HANG)?,
         })
     }
 }
 
-fn parse_marker(raw: &str) -> Result<PathBuf> {
+/// One filesystem type, trimmed (empty: any).
+fn parse_fstype(name: &str, raw: &str) -> Result<String> {
+    let fstype = raw.trim();
+    if fstype.contains(|c: char| c.is_whitespace() || c == ',') {
+        return Err(OcfError::configured(format!("{name} must be one filesystem type, not {fstype:?}")));
+    }
+    Ok(fstype.to_string())
+}
+
+fn parse_on_hang(name: &str, raw: &str) -> Result<OnHang> {
+    match raw.trim() {
+        "fail" => Ok(OnHang::Fail),
+        "fence" => Ok(OnHang::Fence),
+        other => Err(OcfError::configured(format!("{name} must be fail or fence, not {other:?}"))),
+    }
+}
+
+fn parse_marker(name: &str, raw: &str) -> Result<PathBuf> {
     let path = PathBuf::from(raw.trim());
     let plain = path.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
     if path.as_os_str().is_empty() || !plain || !path.components().any(|c| matches!(c, Component::Normal(_))) {
-        return Err(OcfError::configured(format!("marker must be a file relative to directory (no leading / or ..), not {raw:?}")));
+        return Err(OcfError::configured(format!("{name} must be a file relative to directory (no leading / or ..), not {raw:?}")));
     }
     Ok(path)
 }
 
-fn parse_options(raw: &str) -> Result<Vec<String>> {
+fn parse_options(name: &str, raw: &str) -> Result<Vec<String>> {
     if raw.trim() == "any" {
         return Ok(Vec::new());
     }
     let options: Vec<String> = raw.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_string).collect();
     if let Some(bad) = options.iter().find(|o| o.contains(char::is_whitespace)) {
-        return Err(OcfError::configured(format!("options must be comma-separated mount options, not {bad:?}")));
+        return Err(OcfError::configured(format!("{name} must be comma-separated mount options, not {bad:?}")));
     }
     Ok(options)
 }
@@ -411,13 +437,31 @@ mod tests {
     }
 
     #[test]
-    fn metadata_declares_every_parameter_the_code_reads() {
-        let xml = META.to_xml();
-        for spec in PARAMS {
-            assert!(xml.contains(&format!("<parameter name=\"{}\"", spec.name)), "{}", spec.name);
-        }
-        for name in ["directory", "source", "fstype", "marker", "marker_content", "min_free", "options", "io_timeout", "user", "on_hang"] {
-            assert!(PARAMS.iter().any(|s| s.name == name), "{name}");
-        }
+    fn every_declared_parameter_is_read_once_and_lands_in_its_field() {
+        let p: Params = ocf::param::check_declarations(
+            PARAMS,
+            &[
+                ("directory", "/srv/warp/"),
+                ("source", "nas:/export/warp"),
+                ("fstype", "nfs4"),
+                ("marker", ".warp-volume"),
+                ("marker_content", "vol-1"),
+                ("min_free", "2G"),
+                ("options", "rw,hard"),
+                ("io_timeout", "7s"),
+                ("user", "warp"),
+                ("on_hang", "fence"),
+            ],
+        );
+        assert_eq!(p.directory, PathBuf::from("/srv/warp"));
+        assert_eq!(p.source, Some(Source::parse("nas:/export/warp").unwrap()));
+        assert_eq!(p.fstype.as_deref(), Some("nfs4"));
+        assert_eq!(p.marker, Some(PathBuf::from(".warp-volume")));
+        assert_eq!(p.marker_content.as_deref(), Some("vol-1"));
+        assert_eq!(p.min_free, Some(MinFree::Bytes(2 << 30)));
+        assert_eq!(p.options, ["rw", "hard"]);
+        assert_eq!(p.io_timeout, Some(Duration::from_secs(7)));
+        assert_eq!(p.user.as_deref(), Some("warp"));
+        assert_eq!(p.on_hang, OnHang::Fence);
     }
 }

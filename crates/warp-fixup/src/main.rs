@@ -35,10 +35,6 @@ use ocf::{fsio, info, warn};
 
 use params::{Params, META};
 
-/// Test knob for the crash tests: a pause (ms) between the steps of every atomic write, to widen
-/// the windows a SIGKILL can land in. Unset in production.
-const PACE_VAR: &str = "MWHA_FIXUP_TEST_PACE_MS";
-
 fn main() -> ExitCode {
     let first = std::env::args().nth(1);
     if first.as_deref() == Some("man-cli") {
@@ -139,5 +135,7 @@ fn state(cx: &Ctx) -> StateDir {
 }
 
 fn pace() -> Option<Duration> {
-    std::env::var(PACE_VAR).ok()?.parse::<u64>().ok().filter(|ms| *ms > 0).map(Duration::from_millis)
+    // The crash tests' pause between the steps of every atomic write, to widen the windows a
+    // SIGKILL can land in; a test hook, absent from release builds.
+    ocf::hooks::var(ocf::hooks::FIXUP_PACE_MS)?.to_str()?.parse::<u64>().ok().filter(|ms| *ms > 0).map(Duration::from_millis)
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use ocf::exit::OcfError;
 use ocf::meta::{ActionSpec, AgentMeta};
-use ocf::param::{AgentParams, ParamSpec, Values};
+use ocf::param::{AgentParams, Param, ParamSpec, Values};
 
 use crate::beneath::Below;
 use crate::location::{self, Location};
@@ -47,57 +47,71 @@ every 30s.",
 pub const DEFAULT_STORE_ROOT: &str = "/var/lib/mwha/warp";
 pub const DEFAULT_SWEEP_AGE: &str = "1h";
 
-static PARAMS: &[ParamSpec] = &[
-    ParamSpec::string(
-        "data_dir",
-        "[DATA_DIR] of ASTERIA Warp",
-        "Absolute path of the ASTERIA Warp data folder ([DATA_DIR]), the same as flowsvc's data_dir. A probe on a node where \
+static DATA_DIR: Param<PathBuf> = Param::path(
+    "data_dir",
+    "[DATA_DIR] of ASTERIA Warp",
+    "Absolute path of the ASTERIA Warp data folder ([DATA_DIR]), the same as flowsvc's data_dir. A probe on a node where \
 it is absent (shared folder not mounted) reports 'not running'.",
-    )
-    .required(),
-    ParamSpec::string(
-        "store",
-        "This node's identity store",
-        "Absolute path of the folder holding this node's identity (license files, server ID and name, SHA-256 manifest), \
+)
+.required();
+static STORE: Param<PathBuf> = Param::path(
+    "store",
+    "This node's identity store",
+    "Absolute path of the folder holding this node's identity (license files, server ID and name, SHA-256 manifest), \
 outside the shared folder, owned by root and writable by nobody else. Create it with \
 'warp-fixup capture --store PATH --data-dir ... --identity-paths ...' on each node.",
-    )
-    .derived("/var/lib/mwha/warp/<resource id> (without a clone suffix); the CLI's default is /var/lib/mwha/warp/default"),
-    ParamSpec::string(
-        "identity_paths",
-        "Locations of the server ID and name in server.xconf",
-        "Space-separated locations of the identity values in server.xconf (its layout is not public). Each is an absolute \
+)
+.derived("/var/lib/mwha/warp/<resource id> (without a clone suffix); the CLI's default is /var/lib/mwha/warp/default");
+static IDENTITY_PATHS: Param<Vec<Location>> = Param::custom(
+    "identity_paths",
+    "Locations of the server ID and name in server.xconf",
+    "Space-separated locations of the identity values in server.xconf (its layout is not public). Each is an absolute \
 element path with optional [@attribute='value'] predicates, ending in an element (its text) or /@attribute, and must \
 match exactly one node. Example with two locations: /config/server/@id /config/property[@name='server.name'] \
 (the second names the text of the property element whose name attribute is server.name). Names are matched as written \
 in the file, namespace prefix included. 'warp-fixup inspect --data-dir DIR' lists every value of a server.xconf with a \
 location to copy.",
-    )
-    .required(),
-    ParamSpec::string("license_dir", "License folder", "Absolute path of the folder holding the license files.")
-        .derived("data_dir/system/license"),
-    ParamSpec::string("xconf", "server.xconf", "Absolute path of the file holding the server ID and name.")
-        .derived("data_dir/system/conf/server.xconf"),
-    ParamSpec::string(
-        "sweep_dirs",
-        "Folders of intermediate files",
-        "Space-separated absolute folders where flows leave intermediate files. On start, regular files in them (at any \
+    |_, raw| location::parse_list(raw),
+)
+.required();
+static LICENSE_DIR: Param<PathBuf> = Param::path("license_dir", "License folder", "Absolute path of the folder holding the license files.")
+    .derived("data_dir/system/license");
+static XCONF: Param<PathBuf> = Param::path("xconf", "server.xconf", "Absolute path of the file holding the server ID and name.")
+    .derived("data_dir/system/conf/server.xconf");
+static SWEEP_DIRS: Param<Vec<PathBuf>> = Param::custom(
+    "sweep_dirs",
+    "Folders of intermediate files",
+    "Space-separated absolute folders where flows leave intermediate files. On start, regular files in them (at any \
 depth, without following symlinks or leaving the folder's filesystem) older than sweep_age and not open by any \
 process are quarantined or deleted, before the flow service starts. Empty: no sweep.",
-    ),
-    ParamSpec::string(
-        "sweep_age",
-        "Age of leftover intermediate files",
-        "Files whose last modification is older than this are leftovers: a number with a unit s, m, h or d (e.g. 90m, 1h, \
+    absolute_paths,
+);
+static SWEEP_AGE: Param<Duration> = Param::custom(
+    "sweep_age",
+    "Age of leftover intermediate files",
+    "Files whose last modification is older than this are leftovers: a number with a unit s, m, h or d (e.g. 90m, 1h, \
 2d); a bare number is seconds.",
-    )
-    .default(DEFAULT_SWEEP_AGE),
-    ParamSpec::string(
-        "sweep_action",
-        "What happens to leftovers",
-        "quarantine: move them to <store>/quarantine/<UTC time>/sweep/<original path>; delete: remove them.",
-    )
-    .default("quarantine"),
+    |_, raw| parse_age(raw),
+)
+.default(DEFAULT_SWEEP_AGE);
+static SWEEP_ACTION: Param<SweepAction> = Param::custom(
+    "sweep_action",
+    "What happens to leftovers",
+    "quarantine: move them to <store>/quarantine/<UTC time>/sweep/<original path>; delete: remove them.",
+    |_, raw| raw.parse(),
+)
+.default("quarantine");
+
+/// The parameters in meta-data order.
+static PARAMS: &[&ParamSpec] = &[
+    DATA_DIR.spec(),
+    STORE.spec(),
+    IDENTITY_PATHS.spec(),
+    LICENSE_DIR.spec(),
+    XCONF.spec(),
+    SWEEP_DIRS.spec(),
+    SWEEP_AGE.spec(),
+    SWEEP_ACTION.spec(),
 ];
 
 /// Where the identity goes: the data folder's license folder and server.xconf, each reached
@@ -179,15 +193,15 @@ impl Params {
 impl AgentParams for Params {
     fn from_values(v: &Values) -> Result<Params> {
         let configured = |e: anyhow::Error| OcfError::configured(format!("{e:#}"));
-        let data_dir = v.required_path("data_dir")?;
-        let identity_paths = location::parse_list(&v.required_string("identity_paths")?).map_err(configured)?;
-        let license_dir = v.path("license_dir")?.unwrap_or_else(|| default_license_dir(&data_dir));
-        let xconf = v.path("xconf")?.unwrap_or_else(|| default_xconf(&data_dir));
+        let data_dir = v.get(&DATA_DIR)?;
+        let identity_paths = v.get(&IDENTITY_PATHS)?;
+        let license_dir = v.opt(&LICENSE_DIR)?.unwrap_or_else(|| default_license_dir(&data_dir));
+        let xconf = v.opt(&XCONF)?.unwrap_or_else(|| default_xconf(&data_dir));
         let target = Target::new(Some(&data_dir), &license_dir, &xconf, identity_paths).map_err(configured)?;
-        let sweep_dirs = v.words("sweep_dirs").iter().map(|d| absolute("sweep_dirs", d)).collect::<Result<Vec<_>>>()?;
-        let sweep_age = parse_age(v.raw("sweep_age").unwrap_or(DEFAULT_SWEEP_AGE)).map_err(configured)?;
-        let sweep_action = v.raw("sweep_action").unwrap_or("quarantine").parse::<SweepAction>().map_err(configured)?;
-        let store = v.path("store")?;
+        let sweep_dirs = v.opt(&SWEEP_DIRS)?.unwrap_or_default();
+        let sweep_age = v.get(&SWEEP_AGE)?;
+        let sweep_action = v.get(&SWEEP_ACTION)?;
+        let store = v.opt(&STORE)?;
         // Without a store parameter the store is <root>/<resource>: keep sweeps off all of them.
         let store_guard = store.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_STORE_ROOT));
         let mut protected = target.protected(Some(&data_dir));
@@ -219,12 +233,17 @@ pub fn default_store(name: &str) -> PathBuf {
     Path::new(DEFAULT_STORE_ROOT).join(safe)
 }
 
-fn absolute(name: &str, raw: &str) -> Result<PathBuf> {
-    let path = PathBuf::from(raw);
-    if !path.is_absolute() {
-        return Err(OcfError::configured(format!("{name} must hold absolute paths, not {raw:?}")));
-    }
-    Ok(path)
+/// Space-separated absolute paths.
+fn absolute_paths(name: &str, raw: &str) -> Result<Vec<PathBuf>> {
+    raw.split_whitespace()
+        .map(|word| {
+            let path = PathBuf::from(word);
+            if !path.is_absolute() {
+                return Err(OcfError::configured(format!("{name} must hold absolute paths, not {word:?}")));
+            }
+            Ok(path)
+        })
+        .collect()
 }
 
 /// `90s`, `15m`, `1h`, `2d` or a bare number of seconds; more than zero.
@@ -352,10 +371,28 @@ mod tests {
     }
 
     #[test]
-    fn metadata_declares_every_parameter_the_code_reads() {
-        let xml = META.to_xml();
-        for name in ["data_dir", "store", "identity_paths", "license_dir", "xconf", "sweep_dirs", "sweep_age", "sweep_action"] {
-            assert!(xml.contains(&format!("<parameter name=\"{name}\"")), "{name}");
-        }
+    fn every_declared_parameter_is_read_once_and_lands_in_its_field() {
+        let p: Params = ocf::param::check_declarations(
+            PARAMS,
+            &[
+                ("data_dir", "/srv/warp"),
+                ("store", "/var/lib/mwha/warp/node1"),
+                ("identity_paths", "/config/server/@id /config/server/name"),
+                ("license_dir", "/srv/warp/licenses"),
+                ("xconf", "/srv/warp/conf/server.xconf"),
+                ("sweep_dirs", "/srv/warp/work /srv/warp/tmp"),
+                ("sweep_age", "2d"),
+                ("sweep_action", "delete"),
+            ],
+        );
+        assert_eq!(p.data_dir, PathBuf::from("/srv/warp"));
+        assert_eq!(p.store("fixup"), PathBuf::from("/var/lib/mwha/warp/node1"));
+        assert_eq!(p.target.identity_paths, location::parse_list("/config/server/@id /config/server/name").unwrap());
+        assert_eq!(p.target.license_dir.path(), Path::new("/srv/warp/licenses"));
+        assert_eq!(p.target.xconf.path(), Path::new("/srv/warp/conf/server.xconf"));
+        let sweep_dirs: Vec<&Path> = p.sweep.sweep_dirs.iter().map(Below::path).collect();
+        assert_eq!(sweep_dirs, [Path::new("/srv/warp/work"), Path::new("/srv/warp/tmp")]);
+        assert_eq!(p.sweep.sweep_age, Duration::from_secs(2 * 86_400));
+        assert_eq!(p.sweep.sweep_action, SweepAction::Delete);
     }
 }

@@ -82,62 +82,7 @@ fn refusal(dir: &Path, protected: &[Protected]) -> Option<String> {
 /// one, such as /tmp/warp-work, is fine). Every parent of an entry is an entry, so "holds a
 /// system folder" needs no check of its own.
 fn is_system_tree(path: &Path) -> bool {
-    const SYSTEM_TREES: &[&str] = &[
-        "/",
-        "/bin",
-        "/boot",
-        "/dev",
-        "/efi",
-        "/etc",
-        "/home",
-        "/lib",
-        "/lib32",
-        "/lib64",
-        "/libx32",
-        "/lost+found",
-        "/media",
-        "/mnt",
-        "/opt",
-        "/proc",
-        "/root",
-        "/run",
-        "/sbin",
-        "/snap",
-        "/srv",
-        "/sys",
-        "/tmp",
-        "/usr",
-        "/usr/bin",
-        "/usr/include",
-        "/usr/lib",
-        "/usr/lib32",
-        "/usr/lib64",
-        "/usr/libexec",
-        "/usr/libx32",
-        "/usr/local",
-        "/usr/local/bin",
-        "/usr/local/etc",
-        "/usr/local/lib",
-        "/usr/local/sbin",
-        "/usr/local/share",
-        "/usr/sbin",
-        "/usr/share",
-        "/usr/src",
-        "/var",
-        "/var/cache",
-        "/var/lib",
-        "/var/lib/mwha",
-        "/var/local",
-        "/var/lock",
-        "/var/log",
-        "/var/mail",
-        "/var/opt",
-        "/var/run",
-        "/var/spool",
-        "/var/tmp",
-    ];
-    let normal = normalize(path);
-    SYSTEM_TREES.iter().any(|tree| normal == Path::new(tree))
+    ocf::param::system_tree(path).is_some()
 }
 
 /// A file found to be a leftover.
