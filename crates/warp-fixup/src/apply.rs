@@ -2,6 +2,10 @@
 //! refusing (before anything is written) whatever is unsafe or ambiguous; [`execute`] carries a
 //! plan out, one atomic step at a time; an empty plan writes nothing.
 //!
+//! The license folder is made equal to the store in both identity modes; server.xconf gets the
+//! stored values at `identity_paths` spliced in (`values`) or is made equal to the store's
+//! whole copy, owner and mode included (`whole-file`).
+//!
 //! Invariant: only [`execute`] writes, and only while the caller holds the store's lock; it
 //! re-checks that server.xconf still holds what the plan read before replacing it. Both reach the
 //! license folder and server.xconf from `data_dir` through directory descriptors, refusing a
@@ -19,9 +23,10 @@ use ocf::atomic::{self, Attrs, Backups, Dir, Previous, Replace};
 use ocf::deadline::Deadline;
 
 use crate::beneath::{LICENSE_MAX, XCONF_MAX};
-use crate::params::Target;
-use crate::store::{self, describe_attrs, Identity, Quarantine, BACKUPS_KEPT, LICENSE};
-use crate::xconf::Value;
+use crate::location::Location;
+use crate::params::{IdentityMode, Target};
+use crate::store::{self, describe_attrs, Identity, Quarantine, WholeFile, BACKUPS_KEPT, LICENSE};
+use crate::xconf::{Value, Xconf};
 
 /// Everything that differs between the data folder and the store.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -58,11 +63,42 @@ pub enum LicenseChange {
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct XconfChange {
+    /// The identity values that differ from the store (in whole-file mode, as far as the file
+    /// now can be read).
     pub values: Vec<ValueChange>,
+    /// Whole-file mode: how the file differs from the store's copy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub whole_file: Option<WholeFileChange>,
+    /// The content now; `None` when the file is absent (whole-file mode only).
     #[serde(skip)]
-    pub old: Vec<u8>,
+    pub old: Option<Vec<u8>>,
     #[serde(skip)]
     pub new: Vec<u8>,
+    /// Owner and mode to set (whole-file mode); `None` keeps the file's own.
+    #[serde(skip)]
+    pub attrs: Option<Attrs>,
+}
+
+/// How server.xconf differs from the store's copy (whole-file mode).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WholeFileChange {
+    /// `None`: server.xconf is absent.
+    pub sha256_now: Option<String>,
+    pub sha256_store: String,
+    /// Owner and mode now and in the store, when they differ.
+    #[serde(serialize_with = "ser_attrs_pair")]
+    pub attrs: Option<(Attrs, Attrs)>,
+    /// Other locations whose values differ (the identity values are in `values`).
+    pub other_values: Vec<ValueChange>,
+    /// Why the differences could not all be named (the file now is not well-formed, or its
+    /// structure differs from the copy's).
+    pub note: Option<String>,
+}
+
+impl XconfChange {
+    fn content_changes(&self) -> bool {
+        self.old.as_deref() != Some(self.new.as_slice())
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -112,10 +148,29 @@ impl Plan {
             lines.push(format!("+ {license_dir}/{temp}: temporary file of an interrupted write"));
         }
         if let Some(xconf) = &self.xconf {
-            for value in &xconf.values {
-                lines.push(format!("~ {} {}", target.xconf.display(), value.location));
+            let shown = target.xconf.display();
+            if let Some(whole) = &xconf.whole_file {
+                match &whole.sha256_now {
+                    None => lines.push(format!("- {shown}: missing (the store has a copy)")),
+                    Some(now) if *now != whole.sha256_store => lines.push(format!(
+                        "~ {shown}: differs from the store's copy (sha256 {} now, {} in the store)",
+                        &now[..12],
+                        &whole.sha256_store[..12]
+                    )),
+                    Some(_) => {}
+                }
+                if let Some((now, wanted)) = &whole.attrs {
+                    lines.push(format!("~ {shown}: owner and mode {} now, {} in the store", describe_attrs(now), describe_attrs(wanted)));
+                }
+            }
+            let others = xconf.whole_file.iter().flat_map(|w| &w.other_values);
+            for value in xconf.values.iter().chain(others) {
+                lines.push(format!("~ {shown} {}", value.location));
                 lines.push(format!("-   {:?}", value.store));
                 lines.push(format!("+   {}", value.now.describe()));
+            }
+            if let Some(note) = xconf.whole_file.as_ref().and_then(|w| w.note.as_ref()) {
+                lines.push(format!("~ {shown}: {note}"));
             }
         }
         lines
@@ -129,6 +184,25 @@ impl Plan {
         if let Some(xconf) = &self.xconf {
             if let Some(v) = xconf.values.first() {
                 return format!("{} is {}, store has {:?}", v.location, v.now.describe(), v.store);
+            }
+            if let Some(whole) = &xconf.whole_file {
+                if whole.sha256_now.is_none() {
+                    return "server.xconf is missing".into();
+                }
+                if let Some(v) = whole.other_values.first() {
+                    return format!(
+                        "server.xconf is not the store's copy: {} is {}, store has {:?}",
+                        v.location,
+                        v.now.describe(),
+                        v.store
+                    );
+                }
+                if xconf.content_changes() {
+                    return "server.xconf is not the store's copy".into();
+                }
+                if let Some((now, wanted)) = &whole.attrs {
+                    return format!("server.xconf is {}, store has {}", describe_attrs(now), describe_attrs(wanted));
+                }
             }
         }
         match self.licenses.first() {
@@ -164,19 +238,93 @@ pub fn plan(target: &Target, identity: &Identity) -> Result<Plan> {
         wanted.push((location.clone(), value.to_string()));
     }
     plan_licenses(target, identity, &mut plan)?;
+    plan.xconf = match target.mode {
+        IdentityMode::Values => plan_values(target, &wanted)?,
+        IdentityMode::WholeFile => plan_whole_file(target, identity, &wanted)?,
+    };
+    Ok(plan)
+}
+
+/// The stored values spliced into server.xconf, every other byte kept.
+fn plan_values(target: &Target, wanted: &[(Location, String)]) -> Result<Option<XconfChange>> {
     let old = store::read_xconf_bytes(&target.xconf)?;
-    let xconf = crate::xconf::Xconf::parse(old.clone()).with_context(|| format!("reading {}", target.xconf.display()))?;
-    if let Some(new) = xconf.with_values(&wanted).with_context(|| format!("updating {}", target.xconf.display()))? {
-        let mut values = Vec::new();
-        for (location, value) in &wanted {
-            let now = xconf.get(location)?;
-            if now.as_text() != Some(value.as_str()) {
-                values.push(ValueChange { location: location.to_string(), now, store: value.clone() });
+    let xconf = Xconf::parse(old.clone()).with_context(|| format!("reading {}", target.xconf.display()))?;
+    let Some(new) = xconf.with_values(wanted).with_context(|| format!("updating {}", target.xconf.display()))? else { return Ok(None) };
+    let mut values = Vec::new();
+    for (location, value) in wanted {
+        let now = xconf.get(location)?;
+        if now.as_text() != Some(value.as_str()) {
+            values.push(ValueChange { location: location.to_string(), now, store: value.clone() });
+        }
+    }
+    Ok(Some(XconfChange { values, whole_file: None, old: Some(old), new, attrs: None }))
+}
+
+/// server.xconf made equal to the store's copy, owner and mode included. The file now need not
+/// be well-formed (it is replaced, not edited); reading it only serves to name what differs.
+fn plan_whole_file(target: &Target, identity: &Identity, wanted: &[(Location, String)]) -> Result<Option<XconfChange>> {
+    let stored = identity.xconf.as_ref().context(
+        "the store holds no copy of server.xconf (it was captured by an older warp-fixup), which identity_mode=whole-file \
+         needs: run warp-fixup capture",
+    )?;
+    let now = store::read_whole_xconf(&target.xconf)?;
+    if now.as_ref() == Some(stored) {
+        return Ok(None);
+    }
+    let attrs = now.as_ref().filter(|n| n.attrs != stored.attrs).map(|n| (n.attrs, stored.attrs));
+    let (values, other_values, note) = match &now {
+        Some(now) if now.content != stored.content => name_differences(now, stored, wanted),
+        _ => (Vec::new(), Vec::new(), None),
+    };
+    let whole_file =
+        WholeFileChange { sha256_now: now.as_ref().map(WholeFile::sha256), sha256_store: stored.sha256(), attrs, other_values, note };
+    Ok(Some(XconfChange {
+        values,
+        whole_file: Some(whole_file),
+        old: now.map(|n| n.content),
+        new: stored.content.clone(),
+        attrs: Some(stored.attrs),
+    }))
+}
+
+/// For reports: the identity values that differ, every other value that differs, and why not
+/// everything could be named.
+fn name_differences(
+    now: &WholeFile,
+    stored: &WholeFile,
+    wanted: &[(Location, String)],
+) -> (Vec<ValueChange>, Vec<ValueChange>, Option<String>) {
+    let current = match Xconf::parse(now.content.clone()) {
+        Ok(current) => current,
+        Err(err) => return (Vec::new(), Vec::new(), Some(format!("{err:#}"))),
+    };
+    let mut values = Vec::new();
+    for (location, value) in wanted {
+        if let Ok(found) = current.get(location) {
+            if found.as_text() != Some(value.as_str()) {
+                values.push(ValueChange { location: location.to_string(), now: found, store: value.clone() });
             }
         }
-        plan.xconf = Some(XconfChange { values, old, new });
     }
-    Ok(plan)
+    let copy = match Xconf::parse(stored.content.clone()) {
+        Ok(copy) => copy,
+        Err(err) => return (values, Vec::new(), Some(format!("the store's copy: {err:#}"))),
+    };
+    match current.compare(&copy) {
+        Ok(differences) => {
+            let others = differences
+                .into_iter()
+                .filter(|d| !values.iter().any(|v| v.location == d.location))
+                .map(|d| ValueChange {
+                    location: d.location,
+                    store: d.other.as_text().map_or_else(|| d.other.describe(), str::to_string),
+                    now: d.value,
+                })
+                .collect();
+            (values, others, None)
+        }
+        Err(err) => (values, Vec::new(), Some(format!("{err:#}"))),
+    }
 }
 
 fn plan_licenses(target: &Target, identity: &Identity, plan: &mut Plan) -> Result<()> {
@@ -278,19 +426,35 @@ pub fn execute(plan: &Plan, target: &Target, identity: &Identity, store_path: &P
         for stale in atomic::remove_stale_temps(&dir, name)? {
             applied.actions.push(format!("removed {}", dir.display_path(&stale).display()));
         }
+        if !change.content_changes() {
+            // Same bytes, other owner or mode: fixed in place, like a license file.
+            if let Some(attrs) = change.attrs {
+                attrs.apply_to(&dir.open_file(name)?)?;
+                applied.actions.push(format!("set {} to {}", target.xconf.display(), describe_attrs(&attrs)));
+            }
+            return Ok(applied);
+        }
         let backups = store::backup_dir(store_path)?;
         let prefix = format!("{}.", name.to_string_lossy());
+        let previous = match &change.old {
+            Some(old) => Previous::Content(old),
+            None => Previous::Absent,
+        };
         let how = Replace {
-            attrs: None,
+            attrs: change.attrs,
             backups: Some(Backups { dir: &backups, prefix: &prefix, keep: BACKUPS_KEPT }),
-            previous: Previous::Content(&change.old),
+            previous,
             limit: XCONF_MAX,
             pace,
         };
         match atomic::replace(&dir, name, &change.new, &how)? {
             atomic::Replaced::Written { backup } => {
-                let what: Vec<String> = change.values.iter().map(|v| v.location.clone()).collect();
-                applied.actions.push(format!("set {} in {}", what.join(" "), target.xconf.display()));
+                if change.whole_file.is_some() {
+                    applied.actions.push(format!("replaced {} with the store's copy", target.xconf.display()));
+                } else {
+                    let what: Vec<String> = change.values.iter().map(|v| v.location.clone()).collect();
+                    applied.actions.push(format!("set {} in {}", what.join(" "), target.xconf.display()));
+                }
                 applied.xconf_backup = backup;
             }
             atomic::Replaced::Unchanged => {}

@@ -16,11 +16,14 @@ use ocf::deadline::Deadline;
 use crate::apply;
 use crate::beneath::Below;
 use crate::location;
-use crate::params::{self, SweepAction, SweepPlan, Target};
+use crate::params::{self, IdentityMode, SweepAction, SweepPlan, Target};
 use crate::store;
 use crate::sweep::{self, Protected};
 
 const EXIT_CODES: &str = "Exit codes: 0 done or in sync, 1 differences found or change refused (nothing written), 2 error.";
+const INSPECT_EXIT_CODES: &str =
+    "Exit codes: 0 listed (with --compare: no value differs), 1 with --compare: values differ (listed), 2 error (with --compare: \
+     the two files do not have the same structure).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,8 +53,9 @@ enum Command {
     /// Show what differs between the data folder and the store (writes nothing)
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
-    /// List every element text and attribute of a server.xconf with a location to use in --identity-paths
-    #[command(after_help = EXIT_CODES)]
+    /// List every element text and attribute of a server.xconf with a location to use in --identity-paths, or
+    /// (--compare) only those that differ from another node's server.xconf
+    #[command(after_help = INSPECT_EXIT_CODES)]
     Inspect(InspectArgs),
     /// Quarantine or delete leftover intermediate files
     #[command(after_help = EXIT_CODES)]
@@ -92,6 +96,11 @@ struct TargetArgs {
     /// server.xconf [default: DATA_DIR/system/conf/server.xconf]
     #[arg(long, value_name = "FILE")]
     xconf: Option<PathBuf>,
+    /// values: set only the values at the identity paths in server.xconf; whole-file: make server.xconf equal to the
+    /// store's copy (the vendor's "restore from that node's backup"; loses configuration changed since the capture).
+    /// capture always keeps both.
+    #[arg(long, value_name = "MODE", default_value = "values")]
+    identity_mode: String,
 }
 
 impl TargetArgs {
@@ -110,7 +119,8 @@ impl TargetArgs {
         };
         let license_dir = derived(&self.license_dir, "--license-dir", params::default_license_dir)?;
         let xconf = derived(&self.xconf, "--xconf", params::default_xconf)?;
-        Target::new(data_dir.as_deref(), &license_dir, &xconf, location::parse_list(&self.identity_paths.join(" "))?)
+        let mode: IdentityMode = self.identity_mode.parse()?;
+        Target::new(data_dir.as_deref(), &license_dir, &xconf, location::parse_list(&self.identity_paths.join(" "))?, mode)
     }
 }
 
@@ -142,6 +152,8 @@ impl SweepOptions {
             sweep_dirs: dirs.iter().map(|d| Below::anchor(data_dir, d)).collect::<Result<Vec<_>>>()?,
             sweep_age: params::parse_age(&self.sweep_age)?,
             sweep_action: self.sweep_action.parse()?,
+            // One sweep per run: the interval is the resource's.
+            sweep_interval: Duration::ZERO,
             protected,
         }))
     }
@@ -196,6 +208,10 @@ struct InspectArgs {
     /// [DATA_DIR]: inspect DATA_DIR/system/conf/server.xconf
     #[arg(long, value_name = "DIR", conflicts_with = "xconf")]
     data_dir: Option<PathBuf>,
+    /// Another node's server.xconf (each node's own file, taken before any sync): list only the locations whose values
+    /// differ, the identity candidates, and an identity_paths line to paste
+    #[arg(long, value_name = "FILE")]
+    compare: Option<PathBuf>,
     /// Print the result as JSON
     #[arg(long)]
     json: bool,
@@ -266,11 +282,19 @@ fn capture(args: &CaptureArgs) -> Result<u8> {
     let current = store::read_current(&target)?;
     let exists = std::fs::symlink_metadata(&store_path).is_ok();
     let _lock = if exists { Some(apply::lock(&store_path, &Deadline::after(Duration::from_secs(30)))?) } else { None };
+    // The identity (values, license files) tells this node from another: a different one is
+    // replaced only with --force. The rest of server.xconf is configuration: with the same
+    // identity, its copy is refreshed (what identity_mode=whole-file restores).
     let (state, differences) = if exists {
         match store::load(&store_path) {
             Ok(stored) => {
                 let lines = store::differences(&stored, &current);
-                (if lines.is_empty() { "unchanged" } else { "differs" }, lines)
+                let copy = store::copy_differences(&stored, &current);
+                match (lines.is_empty(), copy.is_empty()) {
+                    (true, true) => ("unchanged", lines),
+                    (true, false) => ("refreshed", copy),
+                    (false, _) => ("differs", lines.into_iter().chain(copy).collect()),
+                }
             }
             Err(err) => ("unusable", vec![format!("{err:#}")]),
         }
@@ -293,6 +317,9 @@ fn capture(args: &CaptureArgs) -> Result<u8> {
             "licenses": current.licenses.iter().map(|l| serde_json::json!({
                 "name": l.name, "sha256": l.sha256(), "owner": store::describe_attrs(&l.attrs), "size": l.content.len()
             })).collect::<Vec<_>>(),
+            "xconf": current.xconf.as_ref().map(|x| serde_json::json!({
+                "sha256": x.sha256(), "owner": store::describe_attrs(&x.attrs), "size": x.content.len()
+            })),
         });
         println!("{json:#}");
     } else {
@@ -308,6 +335,12 @@ fn capture(args: &CaptureArgs) -> Result<u8> {
                     println!("  {line}");
                 }
                 println!("nothing written; run again with --force to replace it");
+            }
+            "refreshed" => {
+                println!("{} already holds this identity; its copy of server.xconf was refreshed:", store_path.display());
+                for line in &differences {
+                    println!("  {line}");
+                }
             }
             _ => {
                 if !differences.is_empty() {
@@ -327,6 +360,15 @@ fn capture(args: &CaptureArgs) -> Result<u8> {
                         license.content.len(),
                         store::describe_attrs(&license.attrs),
                         &license.sha256()[..12]
+                    );
+                }
+                if let Some(xconf) = &current.xconf {
+                    println!(
+                        "  {} ({} bytes, {}, sha256 {}): whole copy, for identity_mode=whole-file",
+                        store::XCONF_COPY,
+                        xconf.content.len(),
+                        store::describe_attrs(&xconf.attrs),
+                        &xconf.sha256()[..12]
                     );
                 }
             }
@@ -401,6 +443,9 @@ fn inspect(args: &InspectArgs) -> Result<u8> {
         (None, None) => bail!("give --xconf or --data-dir"),
     };
     let xconf = store::read_xconf(&path)?;
+    if let Some(other) = &args.compare {
+        return compare(args, &path, &xconf, other);
+    }
     let entries = xconf.entries();
     if args.json {
         println!("{:#}", serde_json::json!({ "xconf": path.path(), "encoding": format!("{:?}", xconf.encoding()), "entries": entries }));
@@ -420,12 +465,77 @@ fn inspect(args: &InspectArgs) -> Result<u8> {
 /// The widest location column `inspect` pads to.
 const INSPECT_WIDTH: usize = 100;
 
+/// `inspect --compare`: the locations whose values differ between two nodes' files, and the
+/// `identity_paths` line made of those a location can name.
+fn compare(args: &InspectArgs, path: &Below, xconf: &crate::xconf::Xconf, other: &Path) -> Result<u8> {
+    let other_path = Below::anchor(None, &absolute_or_cwd(other)?)?;
+    let other_xconf = store::read_xconf(&other_path)?;
+    let differences = xconf.compare(&other_xconf).with_context(|| format!("comparing {} with {}", path.display(), other_path.display()))?;
+    let usable: Vec<&str> = differences.iter().filter(|d| d.matches == 1).map(|d| d.location.as_str()).collect();
+    let identity_paths = usable.join(" ");
+    if args.json {
+        println!(
+            "{:#}",
+            serde_json::json!({
+                "xconf": path.path(),
+                "compare": other_path.path(),
+                "differences": differences,
+                "identity_paths": identity_paths,
+            })
+        );
+        return Ok(if differences.is_empty() { 0 } else { 1 });
+    }
+    if differences.is_empty() {
+        println!("no value differs between {} and {}", path.display(), other_path.display());
+        println!("(are both the same node's file? compare each node's own server.xconf, taken before any sync)");
+        return Ok(0);
+    }
+    println!(
+        "{} value(s) differ between {} (first) and {} (second): the identity candidates",
+        differences.len(),
+        path.display(),
+        other_path.display()
+    );
+    let width = differences.iter().map(|d| d.location.chars().count()).max().unwrap_or(0).min(INSPECT_WIDTH);
+    for d in &differences {
+        let note = if d.matches > 1 { format!("   (matches {} nodes: not usable as an identity path)", d.matches) } else { String::new() };
+        println!("  {:width$}  {} | {}{note}", d.location, d.value.describe(), d.other.describe());
+    }
+    if usable.is_empty() {
+        println!("no location names one of them alone: nothing to paste");
+    } else {
+        println!("identity_paths for the resource (or --identity-paths for the CLI), ready to paste:");
+        println!("identity_paths={}", shell_quote(&identity_paths));
+    }
+    Ok(1)
+}
+
+/// `text` in double quotes, safe for a shell, pcs and crm: `"`, `$`, `` ` `` and `\` escaped.
+fn shell_quote(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        if matches!(c, '"' | '$' | '`' | '\\') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    quoted
+}
+
 fn sweep(args: &SweepArgs) -> Result<u8> {
     let store_path = args.store.path()?;
     let data_dir = args.data_dir.as_deref().map(|d| absolute("--data-dir", d)).transpose()?;
     let protected = match &data_dir {
         Some(data_dir) => {
-            let target = Target::new(Some(data_dir), &params::default_license_dir(data_dir), &params::default_xconf(data_dir), Vec::new())?;
+            let target = Target::new(
+                Some(data_dir),
+                &params::default_license_dir(data_dir),
+                &params::default_xconf(data_dir),
+                Vec::new(),
+                IdentityMode::Values,
+            )?;
             target.protected(Some(data_dir))
         }
         None => Vec::new(),
@@ -485,6 +595,12 @@ fn absolute_or_cwd(path: &Path) -> Result<PathBuf> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn paste_lines_are_shell_quoted() {
+        assert_eq!(shell_quote("/a/@id /b[@n='x']"), "\"/a/@id /b[@n='x']\"");
+        assert_eq!(shell_quote("/a[@v=\"it's $x\"]"), "\"/a[@v=\\\"it's \\$x\\\"]\"");
+    }
 
     #[test]
     fn the_cli_definition_is_consistent() {

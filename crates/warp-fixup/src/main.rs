@@ -7,9 +7,12 @@
 //! - capture (CLI, once per node): record the license files and the values at identity_paths
 //!   from the node's correct data folder in a root-only store with a SHA-256 manifest.
 //! - start: check the store, make the license folder equal to it (extras quarantined, never
-//!   deleted), splice the stored values into server.xconf (atomic, backed up), then sweep
-//!   leftover intermediate files; record "started" under /run.
-//! - monitor: started and the identity still matches → running; drifted → failed, naming the item.
+//!   deleted), splice the stored values into server.xconf or (identity_mode=whole-file) make it
+//!   equal to the store's copy (atomic, backed up), then sweep leftover intermediate files;
+//!   record "started" and the time of the sweep under /run.
+//! - monitor: started and the identity still matches → running; drifted → failed, naming the
+//!   item. A recurring monitor (never a probe) sweeps again when sweep_interval has passed since
+//!   the last sweep; a sweep problem is a warning, never a monitor failure.
 //! - stop: forget "started".
 //!
 //! `argv[1]` decides: capture|apply|verify|inspect|sweep|help|--help|-h (or nothing) → the CLI;
@@ -25,10 +28,11 @@ mod sweep;
 mod xconf;
 
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use ocf::action::{Agent, Ctx};
+use ocf::deadline::Deadline;
 use ocf::exit::{OcfError, Status};
 use ocf::state::StateDir;
 use ocf::{fsio, info, warn};
@@ -66,24 +70,57 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
         }
     }
     if !p.sweep.sweep_dirs.is_empty() {
-        // Housekeeping must not keep the flow service down: a failed sweep is logged, not fatal.
-        let (plan, store) = (p.sweep.clone(), p.store(cx.instance()));
-        let swept = fsio::bounded(&deadline, "sweeping leftover intermediate files", move || {
-            let found = sweep::find(&plan, Some(&store), SystemTime::now());
-            sweep::execute(found, plan.sweep_action, &store, false)
-        });
-        match swept {
-            Ok(swept) => {
-                for problem in swept.failed.iter().chain(&swept.warnings) {
-                    warn!("sweep: {problem}");
-                }
-                info!("{}", swept.summary(&p.sweep.sweep_dirs));
-            }
-            Err(err) => warn!("sweep: {err:#}"),
-        }
+        sweep_now(cx, p, &deadline);
     }
     state(cx).mark_started().context("recording the started state")?;
     Ok(())
+}
+
+/// The state file holding when the last sweep ran (milliseconds since the epoch).
+const LAST_SWEEP: &str = "last-sweep";
+
+/// Sweeps leftover intermediate files and records when. Housekeeping must not keep the flow
+/// service down nor fail a monitor: every problem is logged as a warning.
+fn sweep_now(cx: &Ctx, p: &Params, deadline: &Deadline) {
+    let (plan, store) = (p.sweep.clone(), p.store(cx.instance()));
+    let swept = fsio::bounded(deadline, "sweeping leftover intermediate files", move || {
+        let found = sweep::find(&plan, Some(&store), SystemTime::now());
+        sweep::execute(found, plan.sweep_action, &store, false)
+    });
+    match swept {
+        Ok(swept) => {
+            for problem in swept.failed.iter().chain(&swept.warnings) {
+                warn!("sweep: {problem}");
+            }
+            info!("{}", swept.summary(&p.sweep.sweep_dirs));
+        }
+        Err(err) => warn!("sweep: {err:#}"),
+    }
+    // Recorded even when the sweep failed, so a failing sweep is tried once per interval, not
+    // on every monitor.
+    if let Err(err) = state(cx).write(LAST_SWEEP, &format!("{}\n", unix_millis(SystemTime::now()))) {
+        warn!("sweep: could not record its time under {}: {err}", state(cx).path().display());
+    }
+}
+
+/// Whether a recurring monitor should sweep: folders to sweep, an interval, and no sweep
+/// recorded within it (none recorded, unreadable, or in the future after a clock step: due).
+fn sweep_due(cx: &Ctx, p: &Params, now: SystemTime) -> bool {
+    if cx.is_probe() || p.sweep.sweep_dirs.is_empty() || p.sweep.sweep_interval.is_zero() {
+        return false;
+    }
+    let last = state(cx).read(LAST_SWEEP).ok().flatten().and_then(|text| text.trim().parse::<u128>().ok());
+    match last {
+        Some(last) => {
+            let now = unix_millis(now);
+            now < last || now - last >= p.sweep.sweep_interval.as_millis()
+        }
+        None => true,
+    }
+}
+
+fn unix_millis(time: SystemTime) -> u128 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis())
 }
 
 fn stop(cx: &Ctx, _p: &Params) -> Result<()> {
@@ -112,6 +149,10 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
     if !plan.is_empty() {
         bail!("identity drifted: {}", plan.first_difference());
     }
+    // The guide asks for leftovers to be deleted regularly, not only at start.
+    if sweep_due(cx, p, SystemTime::now()) {
+        sweep_now(cx, p, &deadline);
+    }
     Ok(Status::Running)
 }
 
@@ -126,6 +167,12 @@ fn validate(cx: &Ctx, p: &Params) -> Result<()> {
                 store.display()
             )));
         }
+    }
+    if p.target.mode == params::IdentityMode::WholeFile && identity.xconf.is_none() {
+        return Err(OcfError::installed(format!(
+            "store {} holds no copy of server.xconf, which identity_mode=whole-file needs: run warp-fixup capture",
+            store.display()
+        )));
     }
     Ok(())
 }

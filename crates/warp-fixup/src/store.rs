@@ -1,11 +1,15 @@
-//! A node's identity store: its license files (content, owner, group, mode) and the values of its
-//! server ID and name, kept outside the shared folder with a SHA-256 manifest.
+//! A node's identity store: its license files (content, owner, group, mode), the values of its
+//! server ID and name, and a whole copy of its server.xconf (for `identity_mode=whole-file`, the
+//! vendor's "restore from that node's backup"), kept outside the shared folder with a SHA-256
+//! manifest.
 //!
 //! ```text
 //! <store>/                 0700 root
-//!   SHA256SUMS             `sha256sum -c` format; covers `identity` and every `license/*`
-//!   identity               values and license attributes, one tab-separated record a line
+//!   SHA256SUMS             `sha256sum -c` format; covers `identity`, `server.xconf` and every `license/*`
+//!   identity               values and license and server.xconf attributes, one tab-separated record a line
 //!   license/<name>         content of each license file (0600 root; real attributes in identity)
+//!   server.xconf           the whole server.xconf as captured (0600 root; real attributes in identity;
+//!                          absent in stores captured before it was kept)
 //!   backup/                previous server.xconf files (the last BACKUPS_KEPT)
 //!   quarantine/<UTC time>/ license files not in the store, leftovers of the sweep
 //! ```
@@ -40,12 +44,14 @@ pub const IDENTITY: &str = "identity";
 pub const LICENSE: &str = "license";
 pub const BACKUP: &str = "backup";
 pub const QUARANTINE: &str = "quarantine";
+/// The store's copy of the whole server.xconf.
+pub const XCONF_COPY: &str = "server.xconf";
 /// How many previous server.xconf files the store keeps.
 pub const BACKUPS_KEPT: usize = 5;
 /// How deep the store is checked: quarantine/<time>/sweep/<sweep folder>/<leftover's folders>.
 const STORE_DEPTH: usize = 256;
 
-const HEADER: &str = "# warp-fixup identity store, format 1. Written by `warp-fixup capture`; checked against SHA256SUMS.";
+const HEADER: &str = "# warp-fixup identity store, format 2. Written by `warp-fixup capture`; checked against SHA256SUMS.";
 const STORE_FILE: Attrs = Attrs { uid: 0, gid: 0, mode: 0o600 };
 
 /// What makes a node itself.
@@ -57,6 +63,21 @@ pub struct Identity {
     pub license_dir: Attrs,
     /// Sorted by name.
     pub licenses: Vec<License>,
+    /// The whole server.xconf as captured; `None` in a store captured before it was kept.
+    pub xconf: Option<WholeFile>,
+}
+
+/// A whole file and the owner and mode it had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WholeFile {
+    pub attrs: Attrs,
+    pub content: Vec<u8>,
+}
+
+impl WholeFile {
+    pub fn sha256(&self) -> String {
+        sha256_hex(&self.content)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,9 +103,9 @@ impl Identity {
     }
 }
 
-/// Reads the identity the data folder has now (for `capture`): every license file and the
-/// value at every identity path. Refuses symlinks, anything but regular files, file names that
-/// cannot be recorded, and values that cannot be decoded.
+/// Reads the identity the data folder has now (for `capture`): every license file, the value at
+/// every identity path and the whole server.xconf. Refuses symlinks, anything but regular files,
+/// file names that cannot be recorded, and values that cannot be decoded.
 pub fn read_current(target: &Target) -> Result<Identity> {
     // The error names the folder (or the link on its way).
     let dir = target.license_dir.open_dir()?;
@@ -106,7 +127,8 @@ pub fn read_current(target: &Target) -> Result<Identity> {
         let content = dir.read(&name, LICENSE_MAX)?.with_context(|| format!("{} vanished", shown.display()))?;
         licenses.push(License { name: text, attrs: Attrs::of(&meta), content });
     }
-    let xconf = read_xconf(&target.xconf)?;
+    let whole = read_whole_xconf(&target.xconf)?.with_context(|| format!("{} not found", target.xconf.display()))?;
+    let xconf = Xconf::parse(whole.content.clone()).with_context(|| format!("reading {}", target.xconf.display()))?;
     let mut values = Vec::new();
     for location in &target.identity_paths {
         match xconf.get(location)? {
@@ -121,7 +143,20 @@ pub fn read_current(target: &Target) -> Result<Identity> {
     }
     let host = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "?".into());
     let captured = format!("{} on {host} from {}", atomic::utc_stamp(SystemTime::now()), target.license_dir.display());
-    Ok(Identity { captured, values, license_dir: Attrs::of(&dir.metadata()?), licenses })
+    Ok(Identity { captured, values, license_dir: Attrs::of(&dir.metadata()?), licenses, xconf: Some(whole) })
+}
+
+/// server.xconf with its owner and mode, both from one descriptor opened without following a
+/// link, read with a size limit; `None` when absent.
+pub fn read_whole_xconf(path: &Below) -> Result<Option<WholeFile>> {
+    let (dir, name) = path.parent_and_name()?;
+    let mut file = match dir.open_file(&name) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let content = atomic::read_bounded(&mut file, XCONF_MAX, path.path())?;
+    Ok(Some(WholeFile { attrs: Attrs::of(&file.metadata()?), content }))
 }
 
 /// Reads and parses server.xconf, refusing a link on its path below the root and a file too
@@ -157,6 +192,9 @@ pub fn load(store: &Path) -> Result<Identity> {
             MANIFEST | BACKUP | QUARANTINE => {}
             IDENTITY => {
                 actual.insert(IDENTITY.into(), dir.read(&name, STORE_TEXT_MAX)?.unwrap_or_default());
+            }
+            XCONF_COPY => {
+                actual.insert(XCONF_COPY.into(), dir.read(&name, XCONF_MAX)?.unwrap_or_default());
             }
             LICENSE => {
                 let licenses = dir.sub_dir(&name)?;
@@ -201,7 +239,7 @@ pub fn write(store: &Path, identity: &Identity) -> Result<()> {
     parent.create_dir(name, 0o700).with_context(|| format!("creating {}", store.display()))?;
     check_secure(store)?;
     let dir = Dir::open(store)?;
-    for name in [IDENTITY, MANIFEST] {
+    for name in [IDENTITY, MANIFEST, XCONF_COPY] {
         atomic::remove_stale_temps(&dir, OsStr::new(name))?;
     }
     let licenses = dir.create_dir(OsStr::new(LICENSE), 0o700)?;
@@ -215,9 +253,19 @@ pub fn write(store: &Path, identity: &Identity) -> Result<()> {
         }
     }
     licenses.sync()?;
+    match &identity.xconf {
+        Some(whole) => {
+            let how = Replace { limit: XCONF_MAX, ..plain };
+            let _ = atomic::replace(&dir, OsStr::new(XCONF_COPY), &whole.content, &how)?;
+        }
+        None => dir.remove_file(OsStr::new(XCONF_COPY))?,
+    }
     let identity_text = render_identity(identity);
     let _ = atomic::replace(&dir, OsStr::new(IDENTITY), identity_text.as_bytes(), &plain)?;
     let mut manifest = format!("{}  {IDENTITY}\n", sha256_hex(identity_text.as_bytes()));
+    if let Some(whole) = &identity.xconf {
+        let _ = writeln!(manifest, "{}  {XCONF_COPY}", whole.sha256());
+    }
     for license in &identity.licenses {
         let _ = writeln!(manifest, "{}  {LICENSE}/{}", license.sha256(), license.name);
     }
@@ -225,7 +273,9 @@ pub fn write(store: &Path, identity: &Identity) -> Result<()> {
     Ok(())
 }
 
-/// What differs between two identities, one line each (`capture` shows it before overwriting).
+/// What differs between two identities, one line each (`capture` shows it before overwriting):
+/// the values and the license files, which tell one node from another. The copy of server.xconf
+/// is compared by [`copy_differences`].
 pub fn differences(stored: &Identity, current: &Identity) -> Vec<String> {
     let mut lines = Vec::new();
     for (location, value) in &current.values {
@@ -259,6 +309,23 @@ pub fn differences(stored: &Identity, current: &Identity) -> Vec<String> {
         }
     }
     lines
+}
+
+/// What differs between the store's copy of server.xconf and the file now, one line each: the
+/// rest of the configuration, which a capture refreshes when the identity itself is unchanged.
+pub fn copy_differences(stored: &Identity, current: &Identity) -> Vec<String> {
+    match (&stored.xconf, &current.xconf) {
+        (None, None) => Vec::new(),
+        (None, Some(now)) => vec![format!("+ {XCONF_COPY} ({} bytes; not kept by the store yet)", now.content.len())],
+        (Some(_), None) => vec![format!("- {XCONF_COPY}")],
+        (Some(old), Some(now)) if old.content != now.content => {
+            vec![format!("~ {XCONF_COPY}: content differs (sha256 {} in the store, {} now)", &old.sha256()[..12], &now.sha256()[..12])]
+        }
+        (Some(old), Some(now)) if old.attrs != now.attrs => {
+            vec![format!("~ {XCONF_COPY}: {} -> {}", describe_attrs(&old.attrs), describe_attrs(&now.attrs))]
+        }
+        (Some(_), Some(_)) => Vec::new(),
+    }
 }
 
 pub fn describe_attrs(attrs: &Attrs) -> String {
@@ -353,6 +420,10 @@ fn render_identity(identity: &Identity) -> String {
         let a = &license.attrs;
         let _ = writeln!(text, "license\t{}\t{}\t{}\t{:04o}", license.name, a.uid, a.gid, a.mode);
     }
+    if let Some(whole) = &identity.xconf {
+        let a = &whole.attrs;
+        let _ = writeln!(text, "xconf\t{}\t{}\t{:04o}", a.uid, a.gid, a.mode);
+    }
     for (location, value) in &identity.values {
         let _ = writeln!(text, "value\t{location}\t{}", escape(value));
     }
@@ -364,6 +435,7 @@ fn parse_identity(text: &str, mut contents: BTreeMap<String, Vec<u8>>) -> Result
     let mut license_dir = None;
     let mut licenses = Vec::new();
     let mut values: Vec<(Location, String)> = Vec::new();
+    let mut xconf = None;
     for (number, line) in text.lines().enumerate() {
         let context = || format!("line {}", number + 1);
         if line.starts_with('#') || line.is_empty() {
@@ -379,6 +451,10 @@ fn parse_identity(text: &str, mut contents: BTreeMap<String, Vec<u8>>) -> Result
                     .with_context(|| format!("{}: {LICENSE}/{name} is not in the store", context()))?;
                 licenses.push(License { name: name.to_string(), attrs: parse_attrs(uid, gid, mode).with_context(context)?, content });
             }
+            ["xconf", uid, gid, mode] => {
+                let content = contents.remove(XCONF_COPY).with_context(|| format!("{}: {XCONF_COPY} is not in the store", context()))?;
+                xconf = Some(WholeFile { attrs: parse_attrs(uid, gid, mode).with_context(context)?, content });
+            }
             ["value", location, value] => {
                 let location: Location = location.parse().with_context(context)?;
                 values.push((location, unescape(value).with_context(context)?));
@@ -390,7 +466,7 @@ fn parse_identity(text: &str, mut contents: BTreeMap<String, Vec<u8>>) -> Result
         bail!("{extra} is in the store but not recorded in {IDENTITY}");
     }
     licenses.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Identity { captured, values, license_dir: license_dir.context("no license-dir record")?, licenses })
+    Ok(Identity { captured, values, license_dir: license_dir.context("no license-dir record")?, licenses, xconf })
 }
 
 fn parse_attrs(uid: &str, gid: &str, mode: &str) -> Result<Attrs> {
@@ -481,6 +557,7 @@ mod tests {
                 attrs: Attrs { uid: 1000, gid: 100, mode: 0o640 },
                 content: b"KEY".to_vec(),
             }],
+            xconf: Some(WholeFile { attrs: Attrs { uid: 1000, gid: 1000, mode: 0o644 }, content: b"<a id=\"n1\"/>".to_vec() }),
         }
     }
 
@@ -490,12 +567,24 @@ mod tests {
         let text = render_identity(&original);
         assert!(text.contains("license\tlicense.key\t1000\t100\t0640\n"), "{text}");
         assert!(text.contains("value\t/a/name\tNode\\\\1\\nline2\n"), "{text}");
-        let contents = BTreeMap::from([(format!("{LICENSE}/license.key"), b"KEY".to_vec())]);
-        assert_eq!(parse_identity(&text, contents).unwrap(), original);
+        assert!(text.contains("xconf\t1000\t1000\t0644\n"), "{text}");
+        let contents =
+            || BTreeMap::from([(format!("{LICENSE}/license.key"), b"KEY".to_vec()), (XCONF_COPY.to_string(), b"<a id=\"n1\"/>".to_vec())]);
+        assert_eq!(parse_identity(&text, contents()).unwrap(), original);
         let err = parse_identity(&text, BTreeMap::new()).unwrap_err();
         assert!(err.to_string().contains("not in the store"), "{err}");
-        let extra = BTreeMap::from([(format!("{LICENSE}/license.key"), vec![]), (format!("{LICENSE}/x"), vec![])]);
+        let mut without_copy = contents();
+        without_copy.remove(XCONF_COPY);
+        assert!(parse_identity(&text, without_copy).unwrap_err().to_string().contains("server.xconf is not in the store"));
+        let mut extra = contents();
+        extra.insert(format!("{LICENSE}/x"), vec![]);
         assert!(parse_identity(&text, extra).unwrap_err().to_string().contains("not recorded"));
+        // A store captured before the copy was kept has no xconf record and no copy.
+        let old = Identity { xconf: None, ..original };
+        let text = render_identity(&old);
+        assert!(!text.contains("\nxconf\t"), "{text}");
+        let contents = BTreeMap::from([(format!("{LICENSE}/license.key"), b"KEY".to_vec())]);
+        assert_eq!(parse_identity(&text, contents).unwrap(), old);
     }
 
     #[test]
@@ -523,6 +612,15 @@ mod tests {
             ["~ /a/@id: \"n1\" -> \"n2\"", "~ license/license.key: 1000:100 0640 -> 1000:100 0644", "+ license/extra (1 bytes)"]
         );
         assert!(differences(&stored, &stored).is_empty());
+        // The copy of server.xconf is configuration, listed apart.
+        assert!(copy_differences(&stored, &current).is_empty());
+        let mut changed = identity();
+        changed.xconf.as_mut().unwrap().content = b"<a id=\"n1\" port=\"1\"/>".to_vec();
+        let lines = copy_differences(&stored, &changed);
+        assert!(lines.len() == 1 && lines[0].starts_with("~ server.xconf: content differs"), "{lines:?}");
+        assert!(differences(&stored, &changed).is_empty());
+        let old = Identity { xconf: None, ..identity() };
+        assert_eq!(copy_differences(&old, &stored), ["+ server.xconf (12 bytes; not kept by the store yet)"]);
         assert!(recordable_name(OsStr::new("a\nb")).is_err());
         assert!(recordable_name(OsStr::new("ライセンス.key")).is_ok());
     }

@@ -126,6 +126,19 @@ pub struct Entry {
     pub matches: usize,
 }
 
+/// One value that differs between two copies of a file (`inspect --compare`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Difference {
+    pub location: String,
+    /// How many nodes `location` matches in the file that matches more (1: usable as an
+    /// identity path).
+    pub matches: usize,
+    /// In the first file.
+    pub value: Value,
+    /// In the second file.
+    pub other: Value,
+}
+
 impl Xconf {
     /// Parses `bytes`; anything but a well-formed document is refused with the byte offset.
     pub fn parse(bytes: Vec<u8>) -> Result<Xconf> {
@@ -190,7 +203,7 @@ impl Xconf {
                     continue;
                 }
                 let value = self.value_of(Target::Attr { element: index, attr: attr_index });
-                let (location, matches) = self.location_for(index, Some(&attr.name));
+                let (location, matches) = self.location_for(index, Some(&attr.name), None);
                 entries.push(Entry { location: location.to_string(), value, matches });
             }
             let leaf = matches!(element.content, Content::Leaf { .. } | Content::SelfClosing { .. });
@@ -202,10 +215,128 @@ impl Xconf {
             if blank && !element.attrs.is_empty() {
                 continue;
             }
-            let (location, matches) = self.location_for(index, None);
+            let (location, matches) = self.location_for(index, None, None);
             entries.push(Entry { location: location.to_string(), value, matches });
         }
         entries
+    }
+
+    /// The values that differ between this file and `other`, a copy of the same file from
+    /// another node (`inspect --compare`): every attribute (except namespace declarations) and
+    /// every leaf element's text, in document order, each with a location that finds it in both
+    /// files (`matches` is 1 when it finds that node and no other in either file). Refused, naming
+    /// the first difference, when the two do not have the same elements, attribute names and
+    /// nesting: values of two different layouts cannot be paired.
+    pub fn compare(&self, other: &Xconf) -> Result<Vec<Difference>> {
+        self.same_structure(other)?;
+        let mut differences = Vec::new();
+        for (index, element) in self.elements.iter().enumerate() {
+            for (attr_index, attr) in element.attrs.iter().enumerate() {
+                if attr.name == "xmlns" || attr.name.starts_with("xmlns:") {
+                    continue;
+                }
+                let target = Target::Attr { element: index, attr: attr_index };
+                if !self.same_value(other, target) {
+                    let (location, matches) = self.location_for(index, Some(&attr.name), Some(other));
+                    differences.push(Difference {
+                        location: location.to_string(),
+                        matches,
+                        value: self.value_of(target),
+                        other: other.value_of(target),
+                    });
+                }
+            }
+            if matches!(element.content, Content::Children) {
+                continue;
+            }
+            let target = Target::Text { element: index };
+            if !self.same_value(other, target) {
+                let (location, matches) = self.location_for(index, None, Some(other));
+                differences.push(Difference {
+                    location: location.to_string(),
+                    matches,
+                    value: self.value_of(target),
+                    other: other.value_of(target),
+                });
+            }
+        }
+        Ok(differences)
+    }
+
+    /// The same elements (names, nesting, order), attribute names and leaf-or-not in both.
+    fn same_structure(&self, other: &Xconf) -> Result<()> {
+        let differ = |why: String| {
+            anyhow::anyhow!(
+                "the two files do not have the same structure ({why}); compare two copies of one server.xconf layout, such as each \
+                 node's own file taken before any sync"
+            )
+        };
+        for (index, (a, b)) in self.elements.iter().zip(&other.elements).enumerate() {
+            if a.name != b.name || a.parent != b.parent {
+                return Err(differ(format!(
+                    "element {} is {} in the first and {} in the second",
+                    index + 1,
+                    self.plain_path(index),
+                    other.plain_path(index)
+                )));
+            }
+            let names = |el: &Element| el.attrs.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
+            if names(a) != names(b) {
+                return Err(differ(format!(
+                    "{} has attributes [{}] in the first and [{}] in the second",
+                    self.plain_path(index),
+                    names(a).join(" "),
+                    names(b).join(" ")
+                )));
+            }
+            if matches!(a.content, Content::Children) != matches!(b.content, Content::Children) {
+                return Err(differ(format!("{} holds child elements in one file and text in the other", self.plain_path(index))));
+            }
+        }
+        let (mine, theirs) = (self.elements.len(), other.elements.len());
+        if mine != theirs {
+            let (longer, which) = if mine > theirs { (self, "first") } else { (other, "second") };
+            return Err(differ(format!(
+                "the {which} has {} more element(s), from {}",
+                mine.abs_diff(theirs),
+                longer.plain_path(mine.min(theirs))
+            )));
+        }
+        if self.encoding != other.encoding {
+            return Err(differ(format!("encodings {:?} and {:?}", self.encoding, other.encoding)));
+        }
+        Ok(())
+    }
+
+    /// Whether `target` (valid in both: same structure) holds the same value in `other`. Values
+    /// that cannot be decoded are compared by their bytes.
+    fn same_value(&self, other: &Xconf, target: Target) -> bool {
+        match (self.value_of(target), other.value_of(target)) {
+            (Value::Text(a), Value::Text(b)) => a == b,
+            _ => self.raw_of(target) == other.raw_of(target),
+        }
+    }
+
+    /// The bytes that hold a value as written (escaped).
+    fn raw_of(&self, target: Target) -> &[u8] {
+        match target {
+            Target::Attr { element, attr } => &self.bytes[self.elements[element].attrs[attr].value.clone()],
+            Target::Text { element } => match &self.elements[element].content {
+                Content::Leaf { inner, .. } => &self.bytes[inner.clone()],
+                Content::SelfClosing { .. } | Content::Children => &[],
+            },
+        }
+    }
+
+    /// `/a/b/c`: the element names from the root, for messages.
+    fn plain_path(&self, index: usize) -> String {
+        let mut names = vec![self.elements[index].name.as_str()];
+        let mut at = index;
+        while let Some(parent) = self.elements[at].parent {
+            names.push(&self.elements[parent].name);
+            at = parent;
+        }
+        names.iter().rev().fold(String::new(), |path, name| path + "/" + name)
     }
 
     fn resolve(&self, location: &Location) -> Result<Target> {
@@ -342,15 +473,19 @@ impl Xconf {
     }
 
     /// A location for an element (and attribute): the plain path, with attribute predicates
-    /// added from the deepest step up until it matches one node, as long as that helps.
-    fn location_for(&self, index: usize, attribute: Option<&str>) -> (Location, usize) {
+    /// added from the deepest step up until it matches one node, as long as that helps. With
+    /// `other` (a file of the same structure), only attributes whose values are the same in both
+    /// files become predicates, and the count is the larger of the two files' counts, so a
+    /// location that matches one node matches the same node in either file.
+    fn location_for(&self, index: usize, attribute: Option<&str>, other: Option<&Xconf>) -> (Location, usize) {
         let mut chain = vec![index];
         while let Some(parent) = self.elements[*chain.last().expect("chain starts non-empty")].parent {
             chain.push(parent);
         }
         chain.reverse();
         let mut steps: Vec<Step> = chain.iter().map(|i| Step { name: self.elements[*i].name.clone(), predicates: Vec::new() }).collect();
-        let count = |steps: &[Step]| (0..self.elements.len()).filter(|i| self.matches(*i, steps)).count();
+        let count_in = |doc: &Xconf, steps: &[Step]| (0..doc.elements.len()).filter(|i| doc.matches(*i, steps)).count();
+        let count = |steps: &[Step]| count_in(self, steps).max(other.map_or(0, |o| count_in(o, steps)));
         let mut matches = count(&steps);
         for depth in (0..chain.len()).rev() {
             if matches <= 1 {
@@ -363,6 +498,18 @@ impl Xconf {
             for attr in ordered {
                 let Some(value) = self.decode(attr.value.clone(), true).as_text().map(str::to_string) else { continue };
                 if attr.name.starts_with("xmlns") || !can_quote(&value) || value.chars().any(char::is_whitespace) {
+                    continue;
+                }
+                // A value that differs between the files is no way to find the node in both.
+                let same_in_other = |o: &Xconf| {
+                    o.elements[chain[depth]]
+                        .attrs
+                        .iter()
+                        .find(|a| a.name == attr.name)
+                        .and_then(|a| o.decode(a.value.clone(), true).as_text().map(str::to_string))
+                        == Some(value.clone())
+                };
+                if other.is_some_and(|o| !same_in_other(o)) {
                     continue;
                 }
                 steps[depth].predicates.push((attr.name.clone(), value));
@@ -799,6 +946,50 @@ mod tests {
         for too_deep in [nested(MAX_DEPTH + 1), nested(50_000), format!("{}<a/>", "<a>".repeat(MAX_DEPTH)).into_bytes()] {
             let err = Xconf::parse(too_deep).unwrap_err().to_string();
             assert!(err.contains("nests elements more than 256 deep (at byte 768)"), "{err}");
+        }
+    }
+
+    fn compared(a: &str, b: &str) -> Result<Vec<(String, usize, String, String)>> {
+        let (a, b) = (Xconf::parse(a.as_bytes().to_vec()).unwrap(), Xconf::parse(b.as_bytes().to_vec()).unwrap());
+        let text = |v: &Value| v.as_text().unwrap_or("?").to_string();
+        Ok(a.compare(&b)?.into_iter().map(|d| (d.location, d.matches, text(&d.value), text(&d.other))).collect())
+    }
+
+    #[test]
+    fn compare_lists_exactly_the_values_that_differ_with_locations_valid_in_both() {
+        let node1 = "<?xml version=\"1.0\"?>\n<config>\n  <server id=\"s-1\" port=\"21381\"/>\n  <property name=\"server.name\">Tokyo</property>\n  <property name=\"lang\">ja</property>\n</config>\n";
+        let node2 = "<?xml version=\"1.0\"?>\n<config>\n  <server id=\"s-2\" port=\"21381\"/>\n  <property name=\"server.name\">Osaka</property>\n  <property name=\"lang\">ja</property>\n</config>\n";
+        let found = compared(node1, node2).unwrap();
+        let expected = [
+            ("/config/server/@id".to_string(), 1, "s-1".to_string(), "s-2".to_string()),
+            ("/config/property[@name='server.name']".to_string(), 1, "Tokyo".to_string(), "Osaka".to_string()),
+        ];
+        assert_eq!(found, expected);
+        for (location, _, a, b) in &found {
+            let location = loc(location);
+            assert_eq!(Xconf::parse(node1.as_bytes().to_vec()).unwrap().get(&location).unwrap(), Value::Text(a.clone()));
+            assert_eq!(Xconf::parse(node2.as_bytes().to_vec()).unwrap().get(&location).unwrap(), Value::Text(b.clone()));
+        }
+        assert!(compared(node1, node1).unwrap().is_empty());
+        // Only attributes equal in both files become predicates: an id that differs cannot find
+        // the node in the other file (nor on a third node).
+        let found = compared("<c><s id=\"a1\">x</s><s id=\"a2\">y</s></c>", "<c><s id=\"b1\">X</s><s id=\"b2\">y</s></c>").unwrap();
+        let summary: Vec<(&str, usize)> = found.iter().map(|(l, n, ..)| (l.as_str(), *n)).collect();
+        assert_eq!(summary, [("/c/s/@id", 2), ("/c/s", 2), ("/c/s/@id", 2)]);
+        // Values compared as decoded text: another spelling of the same value is no difference.
+        assert!(compared("<a v=\"x&amp;y\">&#65;</a>", "<a v='x&#38;y'>A</a>").unwrap().is_empty());
+    }
+
+    #[test]
+    fn compare_refuses_files_of_another_structure() {
+        for (a, b, why) in [
+            ("<c><s id=\"1\"/></c>", "<c><s id=\"1\"/><t/></c>", "the second has 1 more element(s), from /c/t"),
+            ("<c><s id=\"1\"/></c>", "<c><s name=\"1\"/></c>", "/c/s has attributes [id] in the first and [name] in the second"),
+            ("<c><s>1</s></c>", "<c><s><t/></s></c>", "/c/s holds child elements in one file and text in the other"),
+            ("<c><s/><t/></c>", "<c><t/><s/></c>", "element 2 is /c/s in the first and /c/t in the second"),
+        ] {
+            let err = format!("{:#}", compared(a, b).unwrap_err());
+            assert!(err.contains("do not have the same structure") && err.contains(why), "{a} vs {b}: {err}");
         }
     }
 

@@ -157,6 +157,8 @@ fn validate_all_is_6_only_for_parameter_syntax() {
         ("identity_paths", "/server[@a=1]", "must be quoted"),
         ("sweep_age", "1w", "sweep_age"),
         ("sweep_action", "shred", "sweep_action"),
+        ("sweep_interval", "often", "sweep_interval"),
+        ("identity_mode", "both", "identity_mode must be values or whole-file"),
         ("sweep_dirs", "tmp", "absolute"),
         ("store", "store", "store must be an absolute path"),
         ("identity_paths", "", "identity_paths is required"),
@@ -167,6 +169,14 @@ fn validate_all_is_6_only_for_parameter_syntax() {
     }
     // A store captured with other identity paths is this node's problem (5).
     expect_rc(&with(&node, "validate-all", &[("identity_paths", "/server/@version")]), 5, "path not in the store");
+    // A store captured before whole copies were kept serves values, not whole-file (5).
+    node.strip_xconf_copy();
+    expect_rc(&action(&node, "validate-all"), 0, "validate of an old store (values)");
+    let run = with(&node, "validate-all", &[("identity_mode", "whole-file")]);
+    expect_rc(&run, 5, "validate of an old store (whole-file)");
+    assert!(run.exit_reason().unwrap().contains("holds no copy of server.xconf"), "{:?}", run.exit_reason());
+    expect(&node.cli(&["capture"], &[]), 0, "capture completes the store");
+    expect_rc(&with(&node, "validate-all", &[("identity_mode", "whole-file")]), 0, "validate (whole-file)");
     // A damaged store fails validation with the reason.
     fs::write(node.store.join("license/license.key"), "TAMPERED").unwrap();
     let run = action(&node, "validate-all");
@@ -185,4 +195,121 @@ fn meta_data_and_usage_need_nothing() {
     expect_rc(&usage, 0, "usage");
     assert!(usage.stdout.contains("start|stop|monitor|validate-all|meta-data"), "{}", usage.stdout);
     expect_rc(&action(&node, "promote"), 3, "promote is not implemented");
+}
+
+fn recurring_with(node: &Node, overrides: &[(&'static str, &str)]) -> AgentRun {
+    let mut p: Vec<(&str, String)> = params(node);
+    for (k, v) in overrides {
+        p.retain(|(name, _)| name != k);
+        p.push((k, v.to_string()));
+    }
+    let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ocf(node, "monitor", &p, &[("OCF_RESKEY_CRM_meta_interval", "30000")])
+}
+
+#[test]
+fn whole_file_mode_start_restores_the_copy_and_monitor_reports_any_difference() {
+    if !root() {
+        return;
+    }
+    let node = Node::new("agent-whole");
+    let own = OWN_XCONF.replace("</server>", "  <port>21381</port>\n</server>");
+    fs::write(node.xconf(), &own).unwrap();
+    expect(&node.cli(&["capture"], &[]), 0, "capture");
+    let whole = [("identity_mode", "whole-file")];
+    expect_rc(&with(&node, "validate-all", &whole), 0, "validate-all");
+    let synced = own.replace("standin-id", "node2-id").replace("standin-name", "node2").replace("21381", "21999");
+    fs::write(node.xconf(), &synced).unwrap();
+    expect_rc(&with(&node, "start", &whole), 0, "start");
+    assert_eq!(fs::read_to_string(node.xconf()).unwrap(), own, "the store's copy, byte for byte");
+    expect_rc(&recurring_with(&node, &whole), 0, "monitor after start");
+
+    // A setting changed since the capture (here, or brought by a sync): whole-file reports it,
+    // values mode does not look at it.
+    fs::write(node.xconf(), own.replace("21381", "21999")).unwrap();
+    let drift = recurring_with(&node, &whole);
+    expect_rc(&drift, 1, "whole-file monitor after a setting changed");
+    let reason = drift.exit_reason().unwrap();
+    assert!(reason.contains("not the store's copy") && reason.contains("/server/port"), "{reason}");
+    expect_rc(&recurring_monitor(&node), 0, "values monitor ignores settings besides the identity");
+    // An identity value comes first in the reason.
+    fs::write(node.xconf(), &synced).unwrap();
+    let drift = recurring_with(&node, &whole);
+    expect_rc(&drift, 1, "whole-file monitor after a sync");
+    assert!(drift.exit_reason().unwrap().contains("/server/serverId is \"node2-id\""), "{:?}", drift.exit_reason());
+    expect_rc(&with(&node, "start", &whole), 0, "start again");
+    assert_eq!(fs::read_to_string(node.xconf()).unwrap(), own);
+    expect_rc(&with(&node, "validate-all", &[("identity_mode", "whole")]), 6, "a bad mode");
+}
+
+/// An old file in `dir`, as a flow interrupted by a switch-over leaves it.
+fn leftover(dir: &Path, name: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, "half").unwrap();
+    let file = fs::File::options().write(true).open(&path).unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200)).unwrap();
+    path
+}
+
+#[test]
+fn a_running_resource_sweeps_every_sweep_interval_and_never_on_a_probe() {
+    if !root() {
+        return;
+    }
+    let node = Node::captured("agent-interval");
+    let work = node.data.join("work");
+    fs::create_dir_all(&work).unwrap();
+    let dirs = work.display().to_string();
+    let hourly = [("sweep_dirs", dirs.as_str()), ("sweep_interval", "1h")];
+    let every_second = [("sweep_dirs", dirs.as_str()), ("sweep_interval", "1")];
+    let first = leftover(&work, "first.tmp");
+    let start = with(&node, "start", &hourly);
+    expect_rc(&start, 0, "start");
+    assert!(!first.exists(), "start sweeps");
+    let last_sweep = node.sandbox.path().join("run/warp-fixup/fixup/last-sweep");
+    assert!(last_sweep.is_file(), "the time of the sweep is recorded under the run folder");
+
+    // Within the interval: two recurring monitors, no sweep.
+    let second = leftover(&work, "second.tmp");
+    for round in 0..2 {
+        let monitor = recurring_with(&node, &hourly);
+        expect_rc(&monitor, 0, "monitor within the interval");
+        assert!(second.exists() && !monitor.stderr.contains("sweep of"), "round {round}: swept within the interval\n{}", monitor.stderr);
+    }
+    // Past the interval: a probe still never sweeps; the next recurring monitor does, once.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let probe = with(&node, "monitor", &every_second);
+    expect_rc(&probe, 0, "probe");
+    assert!(second.exists(), "a probe never sweeps\n{}", probe.stderr);
+    let monitor = recurring_with(&node, &every_second);
+    expect_rc(&monitor, 0, "monitor past the interval");
+    assert!(!second.exists(), "swept\n{}", monitor.stderr);
+    assert!(monitor.stderr.contains("quarantined 1 file(s)"), "{}", monitor.stderr);
+    let third = leftover(&work, "third.tmp");
+    let monitor = recurring_with(&node, &[("sweep_dirs", dirs.as_str()), ("sweep_interval", "1h")]);
+    expect_rc(&monitor, 0, "monitor right after a sweep");
+    assert!(third.exists(), "swept twice within the interval\n{}", monitor.stderr);
+    // 0: only at start.
+    fs::remove_file(&last_sweep).unwrap();
+    let monitor = recurring_with(&node, &[("sweep_dirs", dirs.as_str()), ("sweep_interval", "0")]);
+    expect_rc(&monitor, 0, "monitor with sweep_interval=0");
+    assert!(third.exists(), "sweep_interval=0 sweeps only at start\n{}", monitor.stderr);
+    assert_eq!(node.quarantined().len(), 2);
+
+    // A sweep that fails is a warning: the monitor still reports running, and it is tried once
+    // per interval.
+    let elsewhere = node.sandbox.path().join("elsewhere");
+    fs::create_dir_all(elsewhere.join("work")).unwrap();
+    let held = leftover(&elsewhere.join("work"), "held.tmp");
+    std::os::unix::fs::symlink(&elsewhere, node.data.join("linked")).unwrap();
+    let linked = node.data.join("linked/work").display().to_string();
+    let failing = [("sweep_dirs", linked.as_str()), ("sweep_interval", "1")];
+    let monitor = recurring_with(&node, &failing);
+    expect_rc(&monitor, 0, "monitor whose sweep fails");
+    assert!(monitor.stderr.contains("sweep:") && monitor.stderr.contains("is a symlink"), "{}", monitor.stderr);
+    assert!(monitor.exit_reason().is_none(), "{:?}", monitor.exit_reason());
+    assert!(held.exists(), "nothing reached through the link");
+    let again = recurring_with(&node, &failing);
+    expect_rc(&again, 0, "the next monitor");
+    assert!(!again.stderr.contains("sweep:"), "a failed sweep is not retried within the interval\n{}", again.stderr);
 }

@@ -478,3 +478,234 @@ fn the_cli_man_page_comes_from_the_clap_definition() {
         assert!(page.contains(sub), "{sub} missing from the man page");
     }
 }
+
+/// Two nodes' own server.xconf: the same layout and settings, their own ID and name.
+const NODE1_XCONF: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<config>\n  <server id=\"warp-0001\" port=\"21381\"/>\n  <property name=\"server.name\">Tokyo</property>\n  <property name=\"console.port\">28080</property>\n</config>\n";
+const NODE2_XCONF: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<config>\n  <server id=\"warp-0002\" port=\"21381\"/>\n  <property name=\"server.name\">Osaka</property>\n  <property name=\"console.port\">28080</property>\n</config>\n";
+
+#[test]
+fn inspect_compare_lists_exactly_the_values_that_differ_and_a_line_to_paste() {
+    let node = Node::new("compare");
+    let (node1, node2) = (node.sandbox.path().join("node1.xconf"), node.sandbox.path().join("node2.xconf"));
+    fs::write(&node1, NODE1_XCONF).unwrap();
+    fs::write(&node2, NODE2_XCONF).unwrap();
+    let (a, b) = (node1.display().to_string(), node2.display().to_string());
+    let out = run(&["inspect", "--xconf", &a, "--compare", &b]);
+    expect(&out, 1, "inspect --compare of two nodes' files");
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    let squeezed: Vec<String> = listing.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    for line in ["/config/server/@id \"warp-0001\" | \"warp-0002\"", "/config/property[@name='server.name'] \"Tokyo\" | \"Osaka\""] {
+        assert!(squeezed.iter().any(|l| l == line), "{line:?} missing from\n{listing}");
+    }
+    assert!(!listing.contains("port") && !listing.contains("28080"), "values that agree are not listed:\n{listing}");
+    let paste = "identity_paths=\"/config/server/@id /config/property[@name='server.name']\"";
+    assert_eq!(listing.lines().last(), Some(paste), "{listing}");
+
+    let json = run(&["inspect", "--xconf", &a, "--compare", &b, "--json"]);
+    expect(&json, 1, "inspect --compare --json");
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let differences = parsed["differences"].as_array().unwrap();
+    assert_eq!(differences.len(), 2, "{parsed:#}");
+    assert_eq!(differences[0]["location"], "/config/server/@id");
+    assert_eq!(differences[0]["value"]["text"], "warp-0001");
+    assert_eq!(differences[0]["other"]["text"], "warp-0002");
+    assert_eq!(differences[1]["matches"], 1);
+    let identity_paths = parsed["identity_paths"].as_str().unwrap().to_string();
+    assert_eq!(identity_paths, "/config/server/@id /config/property[@name='server.name']");
+
+    // Identical files: nothing differs, and it says so.
+    let same = run(&["inspect", "--xconf", &a, "--compare", &a]);
+    expect(&same, 0, "inspect --compare of a file with itself");
+    assert!(text(&same).contains("no value differs between"), "{}", text(&same));
+    let same = run(&["inspect", "--xconf", &a, "--compare", &a, "--json"]);
+    expect(&same, 0, "inspect --compare --json of a file with itself");
+    let parsed: serde_json::Value = serde_json::from_slice(&same.stdout).unwrap();
+    assert_eq!((parsed["differences"].as_array().unwrap().len(), &parsed["identity_paths"]), (0, &serde_json::json!("")));
+
+    // Another layout: refused with the first structural difference named.
+    let other = node.sandbox.path().join("other-layout.xconf");
+    fs::write(&other, NODE2_XCONF.replace("<property name=\"console.port\">28080</property>", "<console port=\"28080\"/>")).unwrap();
+    let out = run(&["inspect", "--xconf", &a, "--compare", &other.display().to_string()]);
+    expect(&out, 2, "inspect --compare of two layouts");
+    let message = text(&out);
+    assert!(
+        message.contains("do not have the same structure")
+            && message.contains("/config/property in the first and /config/console in the second"),
+        "{message}"
+    );
+    // The other file is read like the first: never through a link.
+    let link = node.sandbox.path().join("link.xconf");
+    std::os::unix::fs::symlink(&node2, &link).unwrap();
+    let out = run(&["inspect", "--xconf", &a, "--compare", &link.display().to_string()]);
+    expect(&out, 2, "inspect --compare of a symlink");
+    assert!(text(&out).contains("is a symlink"), "{}", text(&out));
+
+    // What compare prints works as identity paths, on either node's file.
+    if !root() {
+        return;
+    }
+    fs::write(node.xconf(), NODE1_XCONF).unwrap();
+    let (store, data) = (node.store_str(), node.data_str());
+    expect(&run(&["capture", "--store", &store, "--data-dir", &data, "--identity-paths", &identity_paths]), 0, "capture");
+    fs::write(node.xconf(), NODE2_XCONF).unwrap();
+    expect(&run(&["apply", "--store", &store, "--data-dir", &data, "--identity-paths", &identity_paths]), 0, "apply");
+    assert_eq!(fs::read_to_string(node.xconf()).unwrap(), NODE1_XCONF);
+}
+
+/// This node's file with a setting besides the identity, owned by the product's user.
+const OWN_XCONF_WITH_PORT: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<server>\n  <serverId>standin-id</serverId>\n  <serverName>standin-name</serverName>\n  <port>21381</port>\n</server>\n";
+
+fn node_with_port(name: &str) -> Node {
+    let node = Node::new(name);
+    fs::write(node.xconf(), OWN_XCONF_WITH_PORT).unwrap();
+    std::os::unix::fs::chown(node.xconf(), Some(4321), Some(4322)).unwrap();
+    fs::set_permissions(node.xconf(), fs::Permissions::from_mode(0o640)).unwrap();
+    expect(&node.cli(&["capture"], &[]), 0, "capture");
+    node
+}
+
+const WHOLE: [&str; 2] = ["--identity-mode", "whole-file"];
+
+#[test]
+fn whole_file_mode_restores_the_nodes_own_file_byte_for_byte() {
+    if !root() {
+        return;
+    }
+    let node = node_with_port("whole-file");
+    assert_eq!(fs::read_to_string(node.store.join("server.xconf")).unwrap(), OWN_XCONF_WITH_PORT, "capture keeps the whole file");
+    // The other node's file is copied in (as root: other owner and mode).
+    let other = OWN_XCONF_WITH_PORT.replace("standin-id", "node2-id").replace("standin-name", "node2").replace("21381", "21999");
+    fs::remove_file(node.xconf()).unwrap();
+    fs::write(node.xconf(), &other).unwrap();
+    let verify = node.cli(&["verify"], &WHOLE);
+    expect(&verify, 1, "verify --identity-mode whole-file");
+    let report = text(&verify);
+    for item in [
+        "differs from the store's copy",
+        "owner and mode 0:0 0644 now, 4321:4322 0640 in the store",
+        "/server/serverId",
+        "+   \"node2-id\"",
+        "/server/port",
+        "-   \"21381\"",
+    ] {
+        assert!(report.contains(item), "{item:?} missing from\n{report}");
+    }
+    let json = node.cli(&["verify"], &["--identity-mode", "whole-file", "--json"]);
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(parsed["differences"]["xconf"]["whole_file"]["other_values"][0]["location"], "/server/port", "{parsed:#}");
+
+    let apply = node.cli(&["apply"], &WHOLE);
+    expect(&apply, 0, "apply --identity-mode whole-file");
+    assert!(text(&apply).contains("with the store's copy"), "{}", text(&apply));
+    assert_eq!(fs::read(node.xconf()).unwrap(), OWN_XCONF_WITH_PORT.as_bytes(), "byte for byte");
+    let meta = fs::metadata(node.xconf()).unwrap();
+    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (4321, 4322, 0o640), "owner and mode too");
+    assert_eq!(fs::read_to_string(node.license()).unwrap(), OWN_LICENSE, "the license folder as in values mode");
+    let backups = node.backups();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(fs::read_to_string(&backups[0]).unwrap(), other, "the replaced file is kept");
+    expect(&node.cli(&["verify"], &WHOLE), 0, "verify after apply");
+    let again = node.cli(&["apply"], &WHOLE);
+    expect(&again, 0, "second apply");
+    assert!(text(&again).contains("nothing written"), "{}", text(&again));
+
+    // Same bytes, other owner: fixed in place.
+    std::os::unix::fs::chown(node.xconf(), Some(0), Some(0)).unwrap();
+    let inode = fs::metadata(node.xconf()).unwrap().ino();
+    expect(&node.cli(&["apply"], &WHOLE), 0, "apply of the owner");
+    let meta = fs::metadata(node.xconf()).unwrap();
+    assert_eq!((meta.uid(), meta.gid(), meta.ino()), (4321, 4322, inode));
+    // Gone, or not even XML: the copy comes back all the same.
+    fs::remove_file(node.xconf()).unwrap();
+    expect(&node.cli(&["apply"], &WHOLE), 0, "apply of a missing server.xconf");
+    assert_eq!(fs::read(node.xconf()).unwrap(), OWN_XCONF_WITH_PORT.as_bytes());
+    fs::write(node.xconf(), "<server><serverId>").unwrap();
+    let verify = node.cli(&["verify"], &WHOLE);
+    expect(&verify, 1, "verify of a broken server.xconf");
+    assert!(text(&verify).contains("is not closed"), "{}", text(&verify));
+    expect(&node.cli(&["apply"], &WHOLE), 0, "apply over a broken server.xconf");
+    assert_eq!(fs::read(node.xconf()).unwrap(), OWN_XCONF_WITH_PORT.as_bytes());
+}
+
+#[test]
+fn values_mode_keeps_the_other_settings_whole_file_reverts_them() {
+    if !root() {
+        return;
+    }
+    let node = node_with_port("modes");
+    // A sync brings the other node's file: its identity and a setting changed there.
+    let synced = OWN_XCONF_WITH_PORT.replace("standin-id", "node2-id").replace("21381", "21999");
+    fs::write(node.xconf(), &synced).unwrap();
+    expect(&node.cli(&["apply"], &[]), 0, "apply (values)");
+    let kept = synced.replace("node2-id", "standin-id");
+    assert_eq!(fs::read_to_string(node.xconf()).unwrap(), kept, "values mode: identity back, the setting kept");
+    expect(&node.cli(&["verify"], &[]), 0, "values mode is in sync");
+    let verify = node.cli(&["verify"], &WHOLE);
+    expect(&verify, 1, "whole-file sees the setting");
+    assert!(text(&verify).contains("/server/port"), "{}", text(&verify));
+    expect(&node.cli(&["apply"], &WHOLE), 0, "apply (whole-file)");
+    assert_eq!(fs::read_to_string(node.xconf()).unwrap(), OWN_XCONF_WITH_PORT, "whole-file: the setting reverted");
+
+    // A setting changed on this node on purpose: capture refreshes the copy, no --force needed.
+    fs::write(node.xconf(), &kept).unwrap();
+    let capture = node.cli(&["capture"], &[]);
+    expect(&capture, 0, "capture after a configuration change");
+    assert!(text(&capture).contains("copy of server.xconf was refreshed"), "{}", text(&capture));
+    assert_eq!(fs::read_to_string(node.store.join("server.xconf")).unwrap(), kept);
+    expect(&node.cli(&["verify"], &WHOLE), 0, "whole-file in sync after the refresh");
+    let json = node.cli(&["capture"], &["--json"]);
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!((&parsed["state"], &parsed["xconf"]["owner"]), (&serde_json::json!("unchanged"), &serde_json::json!("4321:4322 0640")));
+    // Another identity is still refused without --force.
+    fs::write(node.xconf(), kept.replace("standin-id", "node2-id")).unwrap();
+    expect(&node.cli(&["capture"], &[]), 1, "capture of another identity");
+    expect(&run(&["verify", "--identity-mode", "whole", "--data-dir", "/x", "--identity-paths", "/a"]), 2, "a bad mode");
+}
+
+#[test]
+fn a_store_from_before_whole_copies_serves_values_and_is_completed_by_capture() {
+    if !root() {
+        return;
+    }
+    let node = Node::captured("old-store");
+    node.strip_xconf_copy();
+    node.overwrite_with_other_node();
+    expect(&node.cli(&["verify"], &[]), 1, "values mode reads the old store");
+    let out = node.cli(&["apply"], &WHOLE);
+    expect(&out, 2, "whole-file needs the copy");
+    assert!(text(&out).contains("holds no copy of server.xconf"), "{}", text(&out));
+    expect(&node.cli(&["apply"], &[]), 0, "apply (values)");
+    let capture = node.cli(&["capture"], &[]);
+    expect(&capture, 0, "capture adds the copy without --force");
+    assert!(text(&capture).contains("not kept by the store yet"), "{}", text(&capture));
+    expect(&node.cli(&["verify"], &WHOLE), 0, "whole-file now");
+}
+
+#[test]
+fn whole_file_mode_never_writes_through_a_link() {
+    if !root() {
+        return;
+    }
+    let node = Node::captured("whole-link");
+    let real = node.sandbox.path().join("real.xconf");
+    fs::write(&real, OTHER_XCONF).unwrap();
+    fs::remove_file(node.xconf()).unwrap();
+    std::os::unix::fs::symlink(&real, node.xconf()).unwrap();
+    let data = snapshot(&node.data);
+    let store = snapshot(&node.store);
+    let out = node.cli(&["apply"], &WHOLE);
+    expect(&out, 2, "whole-file apply onto a symlink");
+    assert!(text(&out).contains("is a symlink"), "{}", text(&out));
+    assert_eq!(fs::read_to_string(&real).unwrap(), OTHER_XCONF);
+    assert_eq!((snapshot(&node.data), snapshot(&node.store)), (data, store), "nothing written");
+    // A link on the way to it is refused too.
+    fs::remove_file(node.xconf()).unwrap();
+    let conf = node.xconf().parent().unwrap().to_path_buf();
+    let moved = node.sandbox.path().join("conf-elsewhere");
+    fs::rename(&conf, &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, &conf).unwrap();
+    let out = node.cli(&["apply"], &WHOLE);
+    expect(&out, 2, "whole-file apply through a linked folder");
+    assert!(text(&out).contains("is a symlink"), "{}", text(&out));
+    assert!(!moved.join("server.xconf").exists(), "nothing written through the link");
+}

@@ -1,7 +1,8 @@
-//! kill -9 during `warp-fixup apply`, at many random instants: server.xconf and the license file
-//! are always entirely the old or entirely the new content (never a mix, never empty), once the
-//! new server.xconf is in place a backup of the old one exists, the store stays valid, and the
-//! next apply finishes the job and leaves no temporary file.
+//! kill -9 during `warp-fixup apply`, at many random instants, in both identity modes:
+//! server.xconf and the license file are always entirely the old or entirely the new content
+//! (never a mix, never empty), once the new server.xconf is in place a backup of the old one
+//! exists, the store stays valid, and the next apply finishes the job and leaves no temporary
+//! file.
 
 mod support;
 
@@ -35,7 +36,15 @@ fn sigkill_at_any_instant_leaves_old_or_new_never_a_mix() {
     if !root() {
         return;
     }
-    let node = Node::captured("crash");
+    // One mode after the other: two at once would disturb each other's timing.
+    for mode in ["values", "whole-file"] {
+        eprintln!("identity_mode={mode}");
+        kill_applies(mode);
+    }
+}
+
+fn kill_applies(mode: &str) {
+    let node = Node::captured(&format!("crash-{mode}"));
     let seed = std::env::var("MWHA_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -45,7 +54,7 @@ fn sigkill_at_any_instant_leaves_old_or_new_never_a_mix() {
     let (store, data) = (node.store_str(), node.data_str());
     let apply = || {
         Command::new(BIN)
-            .args(["apply", "--store", &store, "--data-dir", &data, "--identity-paths", IDENTITY_PATHS])
+            .args(["apply", "--store", &store, "--data-dir", &data, "--identity-paths", IDENTITY_PATHS, "--identity-mode", mode])
             .env("MWHA_FIXUP_TEST_PACE_MS", PACE_MS)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -107,7 +116,7 @@ fn sigkill_at_any_instant_leaves_old_or_new_never_a_mix() {
                 .all(|b| fs::read_to_string(b).is_ok_and(|c| c == OTHER_XCONF) || b.to_string_lossy().contains(".mwha-tmp.")),
             "{at}: a backup holds something else than a whole old server.xconf"
         );
-        let verify = node.cli(&["verify"], &[]);
+        let verify = node.cli(&["verify"], &["--identity-mode", mode]);
         assert_ne!(verify.status.code(), Some(2), "{at}: the store or the data folder became unusable:\n{}", text(&verify));
     }
     eprintln!(
@@ -118,10 +127,10 @@ fn sigkill_at_any_instant_leaves_old_or_new_never_a_mix() {
 
     // The next apply (without a kill) finishes the job and cleans up after the killed ones.
     fs::write(node.xconf(), OTHER_XCONF).unwrap();
-    expect(&node.cli(&["apply"], &[]), 0, "apply after the kills");
+    expect(&node.cli(&["apply"], &["--identity-mode", mode]), 0, "apply after the kills");
     assert_eq!(fs::read_to_string(node.xconf()).unwrap(), OWN_XCONF);
     assert_eq!(fs::read_to_string(node.license()).unwrap(), OWN_LICENSE);
-    expect(&node.cli(&["verify"], &[]), 0, "verify after the kills");
+    expect(&node.cli(&["verify"], &["--identity-mode", mode]), 0, "verify after the kills");
     let temps: Vec<_> = [node.xconf().parent().unwrap().to_path_buf(), node.license_dir(), node.store.join("backup")]
         .iter()
         .flat_map(|d| files_in(d))

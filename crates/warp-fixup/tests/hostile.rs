@@ -396,6 +396,8 @@ fn oversized_files_are_refused_not_read() {
     let why = format!("{} is 67108864 bytes, more than the 16777216 read at most (refused)", node.xconf().display());
     for subcommand in ["apply", "verify"] {
         cli_refuses(&node, subcommand, &[], 2, &why);
+        // Replacing it whole does not mean reading it whole.
+        cli_refuses(&node, subcommand, &["--identity-mode", "whole-file"], 2, &why);
     }
     cli_refuses(&node, "capture", &["--force"], 2, &why);
     let out = run(&["inspect", "--data-dir", &node.data_str()]);
@@ -414,6 +416,8 @@ fn oversized_files_are_refused_not_read() {
     assert_eq!(fs::metadata(node.license()).unwrap().len(), 64 << 20, "left as it was");
     fs::write(node.license(), OWN_LICENSE).unwrap();
 
+    huge(&node.store.join("server.xconf"));
+    cli_refuses(&node, "apply", &[], 2, "server.xconf is 67108864 bytes, more than the 16777216 read at most (refused)");
     huge(&node.store.join("SHA256SUMS"));
     cli_refuses(&node, "apply", &[], 2, "SHA256SUMS is 67108864 bytes, more than the 1048576 read at most (refused)");
 }
@@ -439,10 +443,12 @@ fn fifos_devices_and_links_to_them_are_refused() {
         nix::unistd::mkfifo(&file, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         let why = format!("{} is not a regular file", file.display());
         cli_refuses(&node, "apply", &[], 2, &why);
+        cli_refuses(&node, "apply", &["--identity-mode", "whole-file"], 2, &why);
         cli_refuses(&node, "capture", &["--force"], 2, "is not a regular file");
         fs::remove_file(&file).unwrap();
         symlink(Path::new("/dev/zero"), &file);
         cli_refuses(&node, "apply", &[], 2, "is a symlink");
+        cli_refuses(&node, "apply", &["--identity-mode", "whole-file"], 2, "is a symlink");
         fs::remove_file(&file).unwrap();
         if have_device {
             fs::rename(&device, &file).unwrap();

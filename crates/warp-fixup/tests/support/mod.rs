@@ -83,6 +83,18 @@ impl Node {
         fs::write(self.license_dir().join("node2-extra.key"), "NODE2-EXTRA\n").unwrap();
     }
 
+    /// Makes the store look as an earlier warp-fixup wrote it: no copy of server.xconf, no
+    /// record of it, a manifest without it.
+    pub fn strip_xconf_copy(&self) {
+        fs::remove_file(self.store.join("server.xconf")).unwrap();
+        let identity = fs::read_to_string(self.store.join("identity")).unwrap();
+        let identity: String = identity.lines().filter(|l| !l.starts_with("xconf\t")).map(|l| format!("{l}\n")).collect();
+        fs::write(self.store.join("identity"), identity).unwrap();
+        let sums = Command::new("sha256sum").args(["identity", "license/license.key"]).current_dir(&self.store).output().unwrap();
+        assert!(sums.status.success());
+        fs::write(self.store.join("SHA256SUMS"), sums.stdout).unwrap();
+    }
+
     pub fn backups(&self) -> Vec<PathBuf> {
         files_in(&self.store.join("backup"))
     }
