@@ -9,6 +9,7 @@
 //! action can never delay or lose the message.
 
 use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
 
 use ocf::deadline::Deadline;
 use ocf::spawn::{bounded, CommandLine};
@@ -23,6 +24,8 @@ pub struct ActionOutcome {
     pub ok: bool,
     /// "exited 0 in 0.2s", "exited 3 in 0.1s", "did not finish within 10.0s", "could not be run: ...".
     pub outcome: String,
+    /// The same for `lang=ja`: "終了コード 0、0.2s", "10.0s 以内に終了しませんでした", "実行できませんでした: ...".
+    pub outcome_ja: String,
     /// ": <last line of output>" on failure, else empty.
     pub output: String,
 }
@@ -52,14 +55,25 @@ pub fn run(command: &ActionCommand, env: Vec<(OsString, OsString)>, deadline: &D
     }
     let cmd = cmd.cwd("/").envs(env);
     match bounded(None, &cmd, deadline) {
-        Err(e) => ActionOutcome { ok: false, outcome: format!("could not be run: {e:#}"), output: String::new() },
+        Err(e) => ActionOutcome {
+            ok: false,
+            outcome: format!("could not be run: {e:#}"),
+            outcome_ja: format!("実行できませんでした: {e:#}"),
+            output: String::new(),
+        },
         Ok(done) => {
             let ok = done.success();
-            let outcome =
-                if done.status.is_some() { format!("{} in {:.1}s", done.describe(), done.elapsed.as_secs_f64()) } else { done.describe() };
+            let seconds = done.elapsed.as_secs_f64();
+            let outcome = if done.status.is_some() { format!("{} in {seconds:.1}s", done.describe()) } else { done.describe() };
+            let outcome_ja = match done.status.map(|s| (s.code(), s.signal())) {
+                None => format!("{seconds:.1}s 以内に終了しませんでした"),
+                Some((Some(code), _)) => format!("終了コード {code}、{seconds:.1}s"),
+                Some((None, Some(signal))) => format!("シグナル {signal} で終了、{seconds:.1}s"),
+                Some((None, None)) => format!("終了、{seconds:.1}s"),
+            };
             let last = sanitize(done.last_line());
             let output = if ok || last.is_empty() { String::new() } else { format!(": {}", last.chars().take(200).collect::<String>()) };
-            ActionOutcome { ok, outcome, output }
+            ActionOutcome { ok, outcome, outcome_ja, output }
         }
     }
 }
@@ -123,11 +137,16 @@ mod tests {
         let out = run(&command(&["/bin/sh", "-c", "echo listener busy >&2; exit 3"]), vec![], &Deadline::after(Duration::from_secs(10)));
         assert_eq!((out.ok, out.output.as_str()), (false, ": listener busy"));
         assert!(out.outcome.starts_with("exited 3"), "{out:?}");
+        assert!(out.outcome_ja.starts_with("終了コード 3、"), "{out:?}");
+        let out = run(&command(&["/bin/sh", "-c", "kill -TERM $$"]), vec![], &Deadline::after(Duration::from_secs(10)));
+        assert!(out.outcome.starts_with("killed by signal 15") && out.outcome_ja.starts_with("シグナル 15 で終了、"), "{out:?}");
         let started = Instant::now();
         let out = run(&command(&["/bin/sleep", "30"]), vec![], &Deadline::after(Duration::from_millis(300)));
         assert!(!out.ok && out.outcome.contains("did not finish"), "{out:?}");
+        assert!(out.outcome_ja.ends_with("s 以内に終了しませんでした"), "{out:?}");
         assert!(started.elapsed() < Duration::from_secs(3));
         let out = run(&command(&["/nonexistent/pause-listeners"]), vec![], &Deadline::after(Duration::from_secs(1)));
         assert!(!out.ok && out.outcome.starts_with("could not be run"), "{out:?}");
+        assert!(out.outcome_ja.starts_with("実行できませんでした: "), "{out:?}");
     }
 }

@@ -39,6 +39,16 @@ impl Severity {
         }
     }
 
+    /// The Japanese name, for docs/messages.ja.md (the option values stay `info`…`critical`).
+    pub fn name_ja(self) -> &'static str {
+        match self {
+            Severity::Info => "情報",
+            Severity::Warning => "警告",
+            Severity::Error => "エラー",
+            Severity::Critical => "重大",
+        }
+    }
+
     /// The syslog severity (RFC 5424): critical 2, error 3, warning 4, info 6.
     pub fn syslog(self) -> u8 {
         match self {
@@ -74,10 +84,52 @@ pub struct Entry {
     pub text: &'static str,
     pub meaning: &'static str,
     pub operator: &'static str,
+    /// The same three in Japanese (`lang=ja`, docs/messages.ja.md): `text_ja` has exactly the
+    /// placeholders of `text`, in the order Japanese wants them.
+    pub text_ja: &'static str,
+    pub meaning_ja: &'static str,
+    pub operator_ja: &'static str,
+}
+
+impl Entry {
+    /// The template of the line's text in `lang`.
+    pub fn text_in(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::En => self.text,
+            Lang::Ja => self.text_ja,
+        }
+    }
+
+    /// Logged by the resource agents themselves (60xx), always in English: never a line of mwha-alert.
+    pub fn is_agent_log(&self) -> bool {
+        self.id.starts_with("MWHA60")
+    }
+}
+
+/// The language of the message text (option `lang`). The time, the reporting node, the message
+/// ID and the severity are the same in every language, and so are the event's own values (names,
+/// operations, return codes, Pacemaker's descriptions, exit reasons): only mwha-alert's words change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Ja,
+}
+
+impl Lang {
+    /// `en` or `ja`, any case.
+    pub fn parse(text: &str) -> Option<Lang> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "en" => Some(Lang::En),
+            "ja" => Some(Lang::Ja),
+            _ => None,
+        }
+    }
 }
 
 macro_rules! entry {
-    ($id:literal, $sev:ident, $event:literal, [$($class:literal),*], $text:literal, $meaning:literal, $operator:literal) => {
+    ($id:literal, $sev:ident, $event:literal, [$($class:literal),*], $text:literal, $meaning:literal, $operator:literal,
+     $text_ja:literal, $meaning_ja:literal, $operator_ja:literal) => {
         Entry {
             id: $id,
             severity: Severity::$sev,
@@ -86,6 +138,9 @@ macro_rules! entry {
             text: $text,
             meaning: $meaning,
             operator: $operator,
+            text_ja: $text_ja,
+            meaning_ja: $meaning_ja,
+            operator_ja: $operator_ja,
         }
     };
 }
@@ -101,7 +156,15 @@ pub static RSC_UNAVAILABLE: Entry = entry!(
      otherwise a move to another node. `{failure}` names the operation, the result and the agent's exit reason.",
     "Read the exit reason and the agent's log lines on that node (`/var/log/pacemaker/pacemaker.log`). \
      Expect MWHA1010I (available again) or MWHA1012I (moved) within the start timeout; if neither comes, \
-     look at `crm_mon -1 --failcounts`."
+     look at `crm_mon -1 --failcounts`.",
+    "リソース {rsc} がノード {node} で使用不可になりました: {failure}",
+    "定期的な monitor (または `crm_resource --fail`) が、そのノードでリソースの障害または停止を検出しました。\
+     Pacemaker が回復処理を行います。\
+     そのノードの失敗回数が `migration-threshold` 未満なら同じノードで再起動し、達していれば別のノードへ移動します。\
+     `{failure}` には操作、結果、エージェントの終了理由 (exit reason) が入ります。",
+    "そのノードで終了理由とエージェントのログ (`/var/log/pacemaker/pacemaker.log`) を確認してください。\
+     start のタイムアウト以内に MWHA1010I (再び使用可能) または MWHA1012I (移動) が出力されます。\
+     どちらも出ない場合は `crm_mon -1 --failcounts` を確認してください。"
 );
 pub static RSC_START_FAILED: Entry = entry!(
     "MWHA1002E",
@@ -112,7 +175,11 @@ pub static RSC_START_FAILED: Entry = entry!(
     "The start operation failed or timed out. With the default `start-failure-is-fatal=true` the node is now \
      banned for this resource and Pacemaker tries another node.",
     "Fix the cause named in the exit reason on that node, then `crm resource cleanup {rsc}` \
-     (`pcs resource cleanup {rsc}`) so the node may run it again."
+     (`pcs resource cleanup {rsc}`) so the node may run it again.",
+    "リソース {rsc} をノード {node} で起動できませんでした: {failure}",
+    "start 操作が失敗したか、タイムアウトしました。\
+     デフォルトの `start-failure-is-fatal=true` では、このノードでのこのリソースの実行が禁止され、Pacemaker は別のノードでの起動を試みます。",
+    "終了理由に示された原因をそのノードで取り除いてから `crm resource cleanup {rsc}` (`pcs resource cleanup {rsc}`) を実行し、そのノードで再びリソースを実行できるようにしてください。"
 );
 pub static RSC_STOP_FAILED: Entry = entry!(
     "MWHA1003C",
@@ -123,7 +190,13 @@ pub static RSC_STOP_FAILED: Entry = entry!(
     "A failed stop leaves the resource in an unknown state. With fencing enabled the node is fenced; without \
      fencing the resource is blocked (unmanaged) until an operator acts.",
     "Make sure the resource is really stopped on that node (processes, mounts, addresses), then \
-     `crm resource cleanup {rsc}`. Never clean up while it may still be running there."
+     `crm resource cleanup {rsc}`. Never clean up while it may still be running there.",
+    "リソース {rsc} をノード {node} で停止できませんでした: {failure}。\
+     Pacemaker はノードをフェンシングするか、リソースをブロックします",
+    "停止に失敗したリソースの状態は不明です。\
+     フェンシングが有効ならノードはフェンシングされ、無効ならオペレーターが対処するまでリソースはブロック (unmanaged) されます。",
+    "そのノードでリソースが本当に停止していること (プロセス、マウント、アドレス) を確かめてから `crm resource cleanup {rsc}` を実行してください。\
+     そのノードでまだ動いている可能性があるうちは、決してクリーンアップしないでください。"
 );
 pub static RSC_ROLE_FAILED: Entry = entry!(
     "MWHA1004E",
@@ -133,7 +206,12 @@ pub static RSC_ROLE_FAILED: Entry = entry!(
     "Resource {rsc} failed to {task} on {node}: {failure}",
     "A promote or demote of a promotable clone failed; Pacemaker recovers the instance (demote, stop, start) \
      and may choose another primary.",
-    "Read the exit reason; expect MWHA1020I or MWHA1021I when a primary is running again."
+    "Read the exit reason; expect MWHA1020I or MWHA1021I when a primary is running again.",
+    "リソース {rsc} の {task} がノード {node} で失敗しました: {failure}",
+    "プロモータブルクローンの promote (昇格) または demote (降格) が失敗しました。\
+     Pacemaker はそのインスタンスを回復し (demote、stop、start)、別のプライマリーを選ぶことがあります。",
+    "終了理由を確認してください。\
+     プライマリーが再び稼働すると MWHA1020I または MWHA1021I が出力されます。"
 );
 pub static RSC_ACTIVE_UNEXPECTEDLY: Entry = entry!(
     "MWHA1005W",
@@ -144,7 +222,13 @@ pub static RSC_ACTIVE_UNEXPECTEDLY: Entry = entry!(
     "A probe (the one-time monitor Pacemaker runs when a node joins or after a cleanup) found the resource \
      running outside cluster control. Pacemaker stops the extra copy, or all copies if it may only run once.",
     "Find out who started it by hand (init scripts, cron, an operator) and disable that; services managed by \
-     the cluster must not start at boot."
+     the cluster must not start at boot.",
+    "クラスターが起動していないリソース {rsc} がノード {node} で見つかりました ({state})",
+    "プローブ (ノードの参加時やクリーンアップの後に Pacemaker が一度だけ実行する monitor) が、クラスターの管理外で稼働しているリソースを見つけました。\
+     Pacemaker は余分なものを停止します。\
+     1 か所でしか実行できないリソースでは、すべてを停止します。",
+    "誰が手動で起動したか (init スクリプト、cron、オペレーター) を調べ、それを無効にしてください。\
+     クラスターが管理するサービスを OS の起動時に自動起動してはいけません。"
 );
 pub static RSC_OP_FAILED: Entry = entry!(
     "MWHA1006E",
@@ -153,7 +237,10 @@ pub static RSC_OP_FAILED: Entry = entry!(
     ["unavailable"],
     "Operation {task} of resource {rsc} failed on {node}: {failure}",
     "Another resource operation (reload, migrate_to, migrate_from, notify, validate) failed.",
-    "Read the exit reason and the agent's log on that node."
+    "Read the exit reason and the agent's log on that node.",
+    "リソース {rsc} の操作 {task} がノード {node} で失敗しました: {failure}",
+    "その他のリソース操作 (reload、migrate_to、migrate_from、notify、validate) が失敗しました。",
+    "そのノードで終了理由とエージェントのログを確認してください。"
 );
 pub static RSC_AVAILABLE_AGAIN: Entry = entry!(
     "MWHA1010I",
@@ -163,7 +250,13 @@ pub static RSC_AVAILABLE_AGAIN: Entry = entry!(
     "Resource {rsc} is available again on {node}{after}",
     "The resource started successfully on the node where it had failed (restart in place), or after a failed \
      start: the counterpart of MWHA1001E/MWHA1002E (WebSphere's BBOJ0131I).",
-    "None. Clear the failure history when the cause is understood: `crm resource cleanup {rsc}`."
+    "None. Clear the failure history when the cause is understood: `crm resource cleanup {rsc}`.",
+    "リソース {rsc} がノード {node} で再び使用可能になりました{after}",
+    "障害が発生したノードでリソースの起動に成功しました (同じノードでの再起動)。\
+     または、起動の失敗の後に起動しました。\
+     MWHA1001E/MWHA1002E と対になるメッセージです (WebSphere の BBOJ0131I に相当)。",
+    "対処は不要です。\
+     原因が分かったら、障害の履歴を消去してください: `crm resource cleanup {rsc}`。"
 );
 pub static RSC_STARTED: Entry = entry!(
     "MWHA1011I",
@@ -173,7 +266,11 @@ pub static RSC_STARTED: Entry = entry!(
     "Resource {rsc} started on {node}",
     "A start succeeded and no earlier location or failure of the resource was found in the cluster's recent \
      operation history: a first start, an enable, or a start after a long stop.",
-    "None."
+    "None.",
+    "リソース {rsc} がノード {node} で起動しました",
+    "起動に成功し、クラスターの最近の操作履歴には、このリソースの以前の場所も障害も見つかりませんでした。\
+     初回の起動、有効化 (enable)、または長い停止の後の起動です。",
+    "対処は不要です。"
 );
 pub static RSC_MOVED: Entry = entry!(
     "MWHA1012I",
@@ -185,7 +282,14 @@ pub static RSC_MOVED: Entry = entry!(
      recovery window: a failover, a failback, or an administrative move. `{why}` says which when it is known. \
      This is the \"new primary\" notice clients behind a proxy or a virtual IP rely on.",
     "After a failover, find out why the old node failed (MWHA1001E or MWHA2001W before this line). \
-     For a manual failback later: `crm resource move {rsc} <node>` then `crm resource clear {rsc}`."
+     For a manual failback later: `crm resource move {rsc} <node>` then `crm resource clear {rsc}`.",
+    "リソース {rsc} がノード {from} から {node} へ移動しました{why}",
+    "回復の判定期間 (`recovery_window`) 内に他のノードで停止した (またはそのノードが失われた) リソースが、このノードで起動しました。\
+     フェイルオーバー、フェイルバック、または管理者による移動です。\
+     分かる場合は `{why}` がどれかを示します。\
+     プロキシーや仮想 IP の背後のクライアントが頼りにする「新しいプライマリー」の通知です。",
+    "フェイルオーバーの後は、元のノードで障害が起きた理由を調べてください (この行より前の MWHA1001E または MWHA2001W)。\
+     後で手動でフェイルバックするには `crm resource move {rsc} <node>` を実行し、続けて `crm resource clear {rsc}` を実行します。"
 );
 pub static RSC_STOPPED: Entry = entry!(
     "MWHA1013I",
@@ -194,7 +298,12 @@ pub static RSC_STOPPED: Entry = entry!(
     ["stopped"],
     "Resource {rsc} stopped on {node}",
     "A stop succeeded: part of a restart, a move, a disable, a standby or a quorum loss.",
-    "None, unless nothing starts it again (then look for MWHA1002E or `crm_mon -1`)."
+    "None, unless nothing starts it again (then look for MWHA1002E or `crm_mon -1`).",
+    "リソース {rsc} がノード {node} で停止しました",
+    "停止に成功しました。\
+     再起動、移動、無効化 (disable)、スタンバイ、クォーラムの喪失のいずれかの一部です。",
+    "対処は不要です。\
+     ただし、その後どこでも起動されない場合は MWHA1002E または `crm_mon -1` を確認してください。"
 );
 pub static PRIMARY_MOVED: Entry = entry!(
     "MWHA1020I",
@@ -204,7 +313,13 @@ pub static PRIMARY_MOVED: Entry = entry!(
     "Primary of {rsc} moved from {from} to {node}{why}",
     "A promotable clone has a new primary (promoted instance) on this node; the previous one was on `{from}`. \
      The counterpart of JBoss EAP's singleton election listener.",
-    "None. Clients that must follow the primary should use a virtual IP colocated with the promoted role."
+    "None. Clients that must follow the primary should use a virtual IP colocated with the promoted role.",
+    "{rsc} のプライマリーがノード {from} から {node} へ移動しました{why}",
+    "プロモータブルクローンの新しいプライマリー (昇格したインスタンス) がこのノードになりました。\
+     以前のプライマリーは `{from}` にありました。\
+     JBoss EAP の HA シングルトンサービス選択リスナー (SingletonElectionListener) に相当します。",
+    "対処は不要です。\
+     プライマリーに追従すべきクライアントには、昇格したロールとコロケーションした仮想 IP を使わせてください。"
 );
 pub static PROMOTED: Entry = entry!(
     "MWHA1021I",
@@ -213,7 +328,10 @@ pub static PROMOTED: Entry = entry!(
     ["promoted"],
     "Resource {rsc} promoted to primary on {node}",
     "A promote succeeded and no previous primary was found in the recent operation history (first promotion).",
-    "None."
+    "None.",
+    "リソース {rsc} がノード {node} でプライマリーに昇格しました",
+    "昇格 (promote) に成功し、最近の操作履歴に以前のプライマリーは見つかりませんでした (初回の昇格)。",
+    "対処は不要です。"
 );
 pub static DEMOTED: Entry = entry!(
     "MWHA1022I",
@@ -222,7 +340,12 @@ pub static DEMOTED: Entry = entry!(
     ["demoted"],
     "Resource {rsc} demoted on {node}",
     "The primary on this node became a secondary: a switchover, a ban, a stop, or recovery.",
-    "None; expect MWHA1020I from the new primary's node."
+    "None; expect MWHA1020I from the new primary's node.",
+    "リソース {rsc} がノード {node} で降格しました",
+    "このノードのプライマリーがセカンダリーになりました。\
+     切り替え、ban、停止、回復のいずれかによるものです。",
+    "対処は不要です。\
+     新しいプライマリーのノードから MWHA1020I が出力されます。"
 );
 pub static NODE_LOST: Entry = entry!(
     "MWHA2001W",
@@ -233,7 +356,14 @@ pub static NODE_LOST: Entry = entry!(
     "Corosync membership lost the node: a crash, a network cut, or a clean shutdown. Every node that still \
      sees the cluster reports it. Its resources are recovered elsewhere (after fencing, when enabled).",
     "If it was not a planned shutdown, check the node (power, network, `corosync.log`); expect MWHA1012I \
-     lines for its resources."
+     lines for its resources.",
+    "ノード {node} がクラスターから離脱しました ({reporter} で検知)",
+    "Corosync のメンバーシップからノードが失われました。\
+     クラッシュ、ネットワークの切断、または正常なシャットダウンです。\
+     クラスターに残っている各ノードがそれぞれ報告します。\
+     そのノードのリソースは別のノードで回復されます (フェンシングが有効ならフェンシングの後)。",
+    "計画停止でなければ、そのノード (電源、ネットワーク、`corosync.log`) を確認してください。\
+     そのノードで動いていたリソースについて MWHA1012I が出力されます。"
 );
 pub static NODE_JOINED: Entry = entry!(
     "MWHA2002I",
@@ -243,7 +373,11 @@ pub static NODE_JOINED: Entry = entry!(
     "Node {node} joined the cluster (seen from {reporter})",
     "The node is a cluster member again. With `resource-stickiness` resources stay where they are; \
      with a location preference and no stickiness they fail back to it.",
-    "None."
+    "None.",
+    "ノード {node} がクラスターに参加しました ({reporter} で検知)",
+    "ノードが再びクラスターのメンバーになりました。\
+     `resource-stickiness` があればリソースは現在のノードにとどまり、ロケーションの優先設定があってスティッキネスがなければ、そのノードへフェイルバックします。",
+    "対処は不要です。"
 );
 pub static NODE_STATE: Entry = entry!(
     "MWHA2003I",
@@ -252,7 +386,10 @@ pub static NODE_STATE: Entry = entry!(
     ["node_state"],
     "Node {node} is now {state} (seen from {reporter})",
     "A membership state other than member or lost was reported.",
-    "None."
+    "None.",
+    "ノード {node} の状態が {state} になりました ({reporter} で検知)",
+    "member と lost 以外のメンバーシップ状態が報告されました。",
+    "対処は不要です。"
 );
 pub static QUORUM_LOST: Entry = entry!(
     "MWHA2010C",
@@ -264,7 +401,14 @@ pub static QUORUM_LOST: Entry = entry!(
      every resource here; the majority partition, if any, keeps or takes them over. Reported on the next \
      membership change seen after quorum changes.",
     "Restore the network or the lost nodes. Do not force quorum (`pcs quorum unblock`, `corosync-quorumtool -e`) \
-     while the other partition may be running the resources."
+     while the other partition may be running the resources.",
+    "ノード {reporter} がクォーラムを失いました: このパーティションではリソースを実行できなくなることがあります (no-quorum-policy)",
+    "このノードのパーティションの票数が N/2+1 に届きません。\
+     `no-quorum-policy=stop` (デフォルト) では、このパーティションのリソースをすべて停止します。\
+     過半数を持つパーティションがあれば、そちらがリソースを維持するか引き継ぎます。\
+     クォーラムが変わった後に最初に見えたメンバーシップの変化のときに報告されます。",
+    "ネットワークまたは失われたノードを復旧してください。\
+     他方のパーティションがリソースを実行している可能性がある間は、クォーラムを強制しないでください (`pcs quorum unblock`、`corosync-quorumtool -e`)。"
 );
 pub static QUORUM_REGAINED: Entry = entry!(
     "MWHA2011I",
@@ -273,7 +417,10 @@ pub static QUORUM_REGAINED: Entry = entry!(
     ["quorum_regained"],
     "Node {reporter} has quorum again",
     "This node's partition holds a majority again and may run resources.",
-    "None."
+    "None.",
+    "ノード {reporter} がクォーラムを回復しました",
+    "このノードのパーティションが再び過半数を持ち、リソースを実行できるようになりました。",
+    "対処は不要です。"
 );
 pub static NODE_FENCED: Entry = entry!(
     "MWHA3001W",
@@ -282,7 +429,11 @@ pub static NODE_FENCED: Entry = entry!(
     ["fenced"],
     "Node {node} was fenced ({task}): {desc}",
     "A fence device rebooted or powered off the node; its resources may now be recovered elsewhere.",
-    "Find out why it was fenced (a lost node, a failed stop: MWHA1003C) before letting it rejoin."
+    "Find out why it was fenced (a lost node, a failed stop: MWHA1003C) before letting it rejoin.",
+    "ノード {node} がフェンシングされました ({task}): {desc}",
+    "フェンスデバイスがノードを再起動または電源断しました。\
+     そのノードのリソースは別のノードで回復できるようになります。",
+    "再びクラスターに参加させる前に、フェンシングされた理由 (ノードの喪失、停止の失敗: MWHA1003C) を調べてください。"
 );
 pub static FENCING_FAILED: Entry = entry!(
     "MWHA3002C",
@@ -293,7 +444,12 @@ pub static FENCING_FAILED: Entry = entry!(
     "The fence device could not fence the node. Resources of that node cannot be recovered until fencing \
      succeeds or an operator confirms the node is down.",
     "Check the fence device and its credentials (`stonith_admin --list-registered`). Only if the node is \
-     verifiably off: `stonith_admin --confirm <node>`."
+     verifiably off: `stonith_admin --confirm <node>`.",
+    "ノード {node} のフェンシング ({task}) が rc {rc} で失敗しました: {desc}",
+    "フェンスデバイスがノードをフェンシングできませんでした。\
+     フェンシングが成功するか、ノードが停止していることをオペレーターが確認するまで、そのノードのリソースは回復できません。",
+    "フェンスデバイスとその認証情報を確認してください (`stonith_admin --list-registered`)。\
+     ノードが停止していることを確実に確かめた場合に限り `stonith_admin --confirm <node>` を実行します。"
 );
 pub static ATTRIBUTE_CHANGED: Entry = entry!(
     "MWHA4001I",
@@ -302,7 +458,10 @@ pub static ATTRIBUTE_CHANGED: Entry = entry!(
     ["attribute"],
     "Node attribute {name} on {node} is now {value}",
     "A node attribute selected in the alert's configuration changed (`select_attributes`).",
-    "None."
+    "None.",
+    "ノード {node} のノード属性 {name} が {value} になりました",
+    "アラートの設定で選択したノード属性 (`select_attributes`) が変わりました。",
+    "対処は不要です。"
 );
 pub static ACTION_DONE: Entry = entry!(
     "MWHA5001I",
@@ -311,7 +470,10 @@ pub static ACTION_DONE: Entry = entry!(
     [],
     "Action for {for_id} on {node} completed: {command} ({outcome})",
     "The command configured with an `action_<class>` option ran and exited 0.",
-    "None."
+    "None.",
+    "ノード {node} で {for_id} のアクションが完了しました: {command} ({outcome})",
+    "`action_<class>` オプションで設定したコマンドが実行され、終了コード 0 で終了しました。",
+    "対処は不要です。"
 );
 pub static ACTION_FAILED: Entry = entry!(
     "MWHA5002E",
@@ -320,7 +482,10 @@ pub static ACTION_FAILED: Entry = entry!(
     [],
     "Action for {for_id} on {node} failed: {command} {outcome}{output}",
     "The configured command exited non-zero, could not be run, or was killed at `action_timeout`.",
-    "Run the command by hand as user hacluster with the same environment (see docs/messages.md, Actions) and fix it."
+    "Run the command by hand as user hacluster with the same environment (see docs/messages.md, Actions) and fix it.",
+    "ノード {node} で {for_id} のアクションが失敗しました: {command} ({outcome}){output}",
+    "設定したコマンドが 0 以外で終了したか、実行できなかったか、`action_timeout` で強制終了されました。",
+    "同じ環境変数でユーザー hacluster としてコマンドを手動で実行し (docs/messages.ja.md の「アクション」を参照)、修正してください。"
 );
 pub static DELIVERY_FAILED: Entry = entry!(
     "MWHA9001E",
@@ -332,7 +497,14 @@ pub static DELIVERY_FAILED: Entry = entry!(
      file system, permissions), or the path is not a plain file: a symbolic link, a FIFO, a device or a file with \
      other hard links is never written. It is sent to syslog instead, and the agent exits 1 so Pacemaker logs the failure.",
     "Create the directory writable by hacluster (`install -d -o hacluster -g haclient -m 0750 DIR`), free space, \
-     or point the recipient at a plain file."
+     or point the recipient at a plain file.",
+    "{recipient} に書き込めませんでした: {error}。\
+     元のメッセージ: {line}",
+    "mwha-alert が受信者のファイルに行を追記できませんでした (ディレクトリーがない、ファイルシステムが読み取り専用またはいっぱい、権限がない)。\
+     またはパスが通常のファイルではありません。\
+     シンボリックリンク、FIFO、デバイス、他のハードリンクを持つファイルには決して書き込みません。\
+     行は代わりに syslog に送られ、Pacemaker が失敗を記録するよう、エージェントは終了コード 1 で終了します。",
+    "hacluster が書き込めるディレクトリーを作成する (`install -d -o hacluster -g haclient -m 0750 DIR`)、空き容量を確保する、または受信者を通常のファイルに向けてください。"
 );
 pub static AGENT_SLOW: Entry = entry!(
     "MWHA6001W",
@@ -342,7 +514,12 @@ pub static AGENT_SLOW: Entry = entry!(
     "{step} took {seconds} s of a {timeout} s {action} ({total} s in all, warn_ratio {ratio})",
     "Logged by an mwha resource agent (not by mwha-alert) when an action used more than warn_ratio (default 0.8) of \
      its op timeout. The slowest step is named: a check creeping toward its timeout, before Pacemaker records a failure.",
-    "Find why the step is slow (load, storage, the product); raise the op timeout if the step is legitimately slow."
+    "Find why the step is slow (load, storage, the product); raise the op timeout if the step is legitimately slow.",
+    "{action} (タイムアウト {timeout} 秒) の {step} に {seconds} 秒かかりました (合計 {total} 秒、warn_ratio {ratio})",
+    "mwha のリソースエージェント (mwha-alert ではありません) が、操作のタイムアウトの warn_ratio (デフォルト 0.8) を超える時間を使ったときにログに出力します。\
+     最も遅いステップの名前が入るので、タイムアウトに近づいているチェックに Pacemaker が障害を記録する前に気付けます。",
+    "ステップが遅い原因 (負荷、ストレージ、製品) を調べてください。\
+     正当に時間のかかるステップなら、操作のタイムアウトを延ばしてください。"
 );
 pub static AGENT_STUCK_PROCESS: Entry = entry!(
     "MWHA6002W",
@@ -352,7 +529,11 @@ pub static AGENT_STUCK_PROCESS: Entry = entry!(
     "{why}: pid {pid} state {state} wchan {wchan} stack {stack}: {cmdline}",
     "Logged by an mwha resource agent before it sends SIGKILL to a process that ignored SIGTERM, or when it abandons \
      a command at its deadline: what the process was doing (state D with an nfs/cifs wait channel = hung storage).",
-    "Keep the line with the product's thread dump (thread_dump=true) for the vendor; check the storage it waited on."
+    "Keep the line with the product's thread dump (thread_dump=true) for the vendor; check the storage it waited on.",
+    "{why}: pid {pid} 状態 {state} wchan {wchan} スタック {stack}: {cmdline}",
+    "mwha のリソースエージェントが、SIGTERM に応じないプロセスに SIGKILL を送る前、またはコマンドを期限で打ち切るときにログに出力します。\
+     そのプロセスが何をしていたかを示します (状態 D で wait channel が nfs/cifs のものなら、ストレージのハングです)。",
+    "この行を製品のスレッドダンプ (thread_dump=true) と一緒にベンダーへ提供し、待っていたストレージを確認してください。"
 );
 pub static AGENT_CHECK_TIMEOUT_TOLERATED: Entry = entry!(
     "MWHA6003W",
@@ -362,7 +543,13 @@ pub static AGENT_CHECK_TIMEOUT_TOLERATED: Entry = entry!(
     "{check} timed out ({count} of {tolerated} tolerated in a row): {error}",
     "Logged by an mwha resource agent when a depth 10/20 check timed out and check_timeouts_tolerated lets it pass. \
      One more timeout in a row than tolerated fails the monitor; a successful check resets the count.",
-    "Watch for repeats: the product or its storage answers slowly."
+    "Watch for repeats: the product or its storage answers slowly.",
+    "{check} がタイムアウトしました (連続 {count} 回目、許容 {tolerated} 回): {error}",
+    "mwha のリソースエージェントが、深さ 10/20 のチェックがタイムアウトし、check_timeouts_tolerated によって許容されたときにログに出力します。\
+     許容回数を超えて連続でタイムアウトすると monitor は失敗します。\
+     チェックが成功すると回数はリセットされます。",
+    "繰り返し出ていないか注視してください。\
+     製品またはそのストレージの応答が遅くなっています。"
 );
 pub static AGENT_TIMEOUT_BELOW_MINIMUM: Entry = entry!(
     "MWHA6004W",
@@ -373,7 +560,11 @@ pub static AGENT_TIMEOUT_BELOW_MINIMUM: Entry = entry!(
     "Logged by an mwha resource agent in validate-all (from the operation's timeout in the CIB) and by the action \
      itself when its op timeout is shorter than the agent needs to do its work. A stop that runs out of time fails, \
      and a failed stop gets the node fenced.",
-    "Raise the operation's timeout to at least the minimum (pcs resource update RSC op stop timeout=…)."
+    "Raise the operation's timeout to at least the minimum (pcs resource update RSC op stop timeout=…).",
+    "{resource} の {action} のタイムアウトは {timeout} 秒で、このエージェントに必要な {minimum} 秒を下回っています",
+    "mwha のリソースエージェントが、validate-all で (CIB にある操作のタイムアウトから)、また操作自体でも、そのタイムアウトが処理に必要な時間より短いときにログに出力します。\
+     時間切れになった stop は失敗し、stop の失敗はノードのフェンシングにつながります。",
+    "操作のタイムアウトを最小値以上に延ばしてください (pcs resource update RSC op stop timeout=…)。"
 );
 pub static BAD_OPTION: Entry = entry!(
     "MWHA9002E",
@@ -383,7 +574,11 @@ pub static BAD_OPTION: Entry = entry!(
     "Invalid alert option {option}={value}: {error}",
     "An alert or recipient option (instance attribute) has a value mwha-alert does not understand. The default is \
      used instead and the agent exits 2.",
-    "Fix the option: `pcs alert update` / `pcs alert recipient update`, or `crm configure edit`."
+    "Fix the option: `pcs alert update` / `pcs alert recipient update`, or `crm configure edit`.",
+    "アラートオプション {option}={value} が不正です: {error}",
+    "アラートまたは受信者のオプション (instance attribute) に、mwha-alert が解釈できない値があります。\
+     代わりにデフォルト値を使い、エージェントは終了コード 2 で終了します。",
+    "オプションを修正してください: `pcs alert update` / `pcs alert recipient update`、または `crm configure edit`。"
 );
 pub static UNKNOWN_KIND: Entry = entry!(
     "MWHA9003W",
@@ -392,7 +587,11 @@ pub static UNKNOWN_KIND: Entry = entry!(
     [],
     "Unhandled Pacemaker alert kind {kind} for node {node}",
     "Pacemaker sent an event kind this version of mwha-alert does not know.",
-    "None; report it so a message can be added."
+    "None; report it so a message can be added.",
+    "未対応の Pacemaker アラート種別 {kind} です (ノード {node})",
+    "このバージョンの mwha-alert が知らないイベント種別を Pacemaker が送りました。",
+    "対処は不要です。\
+     メッセージを追加できるよう、mwha の開発元に報告してください。"
 );
 
 /// Every message, in ID order.
@@ -457,6 +656,20 @@ pub fn render(template: &str, fields: &[(&str, String)]) -> String {
     out
 }
 
+/// The names of the `{fields}` a template uses, in order.
+#[cfg(test)]
+pub(crate) fn placeholders(template: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        names.push(&after[..close]);
+        rest = &after[close + 1..];
+    }
+    names
+}
+
 /// `docs/messages.md`: the catalogue for operators.
 pub fn markdown() -> String {
     let mut md = String::new();
@@ -474,6 +687,8 @@ pub fn markdown() -> String {
          Fields: the event's time (UTC, from Pacemaker), the node that reported it, the message ID, the text.\n\
          The ID is `MWHA`, four digits and the severity: `I` info, `W` warning, `E` error, `C` critical.\n\
          An ID never changes meaning; new situations get new IDs.\n\
+         With the option `lang=ja` the text is in Japanese; the time, the node, the ID and the severity stay the same, \
+         so `severity`, `ids` and `exclude_ids` select the same lines: [messages.ja.md](messages.ja.md).\n\
          How to configure the agent, the recipients and the actions: [policies.md](policies.md) and `mwha-alert --help`.\n\n\
          ## Summary\n\n\
          | ID | Severity | Event | Text |\n\
@@ -498,6 +713,74 @@ pub fn markdown() -> String {
     }
     md.push_str(FIELDS_AND_EXITS);
     md
+}
+
+/// `docs/messages.ja.md`: the same catalogue for Japanese operators (`lang=ja`).
+pub fn markdown_ja() -> String {
+    let mut md = String::new();
+    md.push_str(
+        "# mwha-alert メッセージ一覧\n\n\
+         <!-- Generated by `mwha-alert --catalogue-md ja` from crates/mwha-alert/src/catalogue.rs; do not edit. -->\n\n\
+         `mwha-alert` は mwha の Pacemaker アラートエージェントです (`/usr/lib/mwha/mwha-alert`)。\n\
+         クラスターのイベントごとに、固定のメッセージ ID を持つ 1 行を出力します。\n\
+         アラートまたは受信者のオプション `lang=ja` を指定すると、本文が日本語になります (デフォルトは `lang=en` の英語で、\
+         英語版の一覧は [messages.md](messages.md) です)。\n\
+         次の行は [messages.md](messages.md) の例と同じイベントを `lang=ja` で出力したものです:\n\n\
+         ```\n\
+         2026-11-25T22:08:14.744Z n1 MWHA1001E リソース d がノード n1 で使用不可になりました: monitor (2s 間隔) の戻り値 7 (not running)\n\
+         2026-11-25T22:08:14.872Z n1 MWHA1010I リソース d がノード n1 で再び使用可能になりました (monitor の失敗 (rc 7) の後)\n\
+         2026-11-25T22:08:17.480Z n2 MWHA2001W ノード n1 がクラスターから離脱しました (n2 で検知)\n\
+         2026-11-25T22:08:18.528Z n2 MWHA1012I リソース d がノード n1 から n2 へ移動しました (ノード n1 の離脱後)\n\
+         ```\n\n\
+         1 行の項目は、イベントの時刻 (UTC、Pacemaker が渡す時刻)、報告したノード、メッセージ ID、本文の順です。\n\
+         ID は `MWHA`、4 桁の数字、重要度の 1 文字からなります: `I` 情報 (info)、`W` 警告 (warning)、`E` エラー (error)、`C` 重大 (critical)。\n\
+         ID の意味は変わりません。新しい事象には新しい ID を割り当てます。\n\
+         時刻、ノード、ID、重要度は `lang` によらず同じです。\
+         そのため `severity`、`ids`、`exclude_ids` による振り分けや ID での検索は、どちらの言語でも同じ行を選びます。\n\
+         本文のうち、リソース名、ノード名、操作名 (monitor、start など)、戻り値と Pacemaker の説明 (not running など)、\
+         エージェントの終了理由 (exit reason)、コマンドとその出力は、どちらの言語でも同じ値がそのまま入ります。\
+         日本語になるのは mwha-alert 自身の言葉だけです。\n\
+         UTF-8 で、1 メッセージにつき 1 行です (値に含まれる改行や制御文字は空白に置き換えます)。\n\
+         エージェントの設定、受信者、アクションについては [policies.md](policies.md) (英語) と `mwha-alert --help` を参照してください。\n\n\
+         ## 一覧\n\n\
+         | ID | 重要度 (severity) | イベント | 本文 |\n\
+         |---|---|---|---|\n",
+    );
+    for e in CATALOGUE.iter() {
+        let _ = writeln!(md, "| {} | {} | {} | {} |", e.id, e.severity.name(), e.event, e.text_ja.replace('|', "\\|"));
+    }
+    md.push_str("\n## メッセージ\n");
+    for e in CATALOGUE.iter() {
+        let _ = write!(md, "\n### {} {}\n\n", e.id, e.event);
+        let _ = writeln!(md, "- 重要度: {} ({}、{})", e.severity.name_ja(), e.severity.name(), e.severity.letter());
+        let _ = writeln!(md, "- 本文: `{}`", e.text_ja);
+        let _ = writeln!(md, "- 英語の本文 (`lang=en`): `{}`", e.text);
+        if e.is_agent_log() {
+            md.push_str(
+                "- 出力先: mwha のリソースエージェントが Pacemaker のログ (`/var/log/pacemaker/pacemaker.log`) に英語で出力します。\
+                 `lang` の対象外で、ログに現れるのは英語の本文です。日本語の本文は読むための訳です。\n",
+            );
+        }
+        if e.action_classes.is_empty() {
+            md.push_str("- アクションオプション: なし\n");
+        } else {
+            let names: Vec<String> = e.action_classes.iter().map(|c| format!("`action_{c}`")).collect();
+            let first = if names.len() > 1 { " (設定されている最初のものを実行)" } else { "" };
+            let _ = writeln!(md, "- アクションオプション: {}{first}", names.join("、"));
+        }
+        let _ = writeln!(md, "- 意味: {}", e.meaning_ja);
+        let _ = writeln!(md, "- 対処: {}", e.operator_ja);
+    }
+    md.push_str(FIELDS_AND_EXITS_JA);
+    md
+}
+
+/// The catalogue in `lang` (`mwha-alert --catalogue-md [en|ja]`).
+pub fn markdown_in(lang: Lang) -> String {
+    match lang {
+        Lang::En => markdown(),
+        Lang::Ja => markdown_ja(),
+    }
 }
 
 const FIELDS_AND_EXITS: &str = "
@@ -535,25 +818,55 @@ Its outcome is logged as MWHA5001I or MWHA5002E. Actions do not depend on the re
 | 3 | the line was delivered but the configured action failed or timed out (MWHA5002E) |
 ";
 
+const FIELDS_AND_EXITS_JA: &str = "
+## 本文の項目
+
+- `{rsc}`: リソース (`CRM_alert_rsc`)。`{node}`: イベントの対象のノード (`CRM_alert_node`)。
+  `{reporter}`: エージェントを実行したノード (メンバーシップのイベントは、それが見えたすべてのノードが報告します)。
+- `{failure}`: 操作とその結果。例: `monitor (2s 間隔) の戻り値 7 (not running)`、`start のタイムアウト (20.0s)`、
+  `start の実行失敗: not installed (status 7)`。クラスターに終了理由が記録されていれば、`: ` に続けて付きます。
+  Pacemaker 2.1 は終了理由をアラートエージェントに渡さないため、mwha-alert が CIB の status セクションから読み取ります。
+  終了理由はエージェントが書いたままの英語です (Pacemaker の慣習)。
+- `{from}`、`{why}`、`{after}`: リソースが以前どのノードにあったか、なぜ移動したか。クラスターの操作履歴から推定します
+  (`recovery_window` 以内の、他のノードでのそのリソースの最後の stop、demote、障害、またはそれを実行していたノードの喪失)。
+  例: `{why}` は ` (ノード n1 の離脱後)`、` (n1 での monitor の失敗 (rc 7) の後)`、または空。`{after}` は ` (monitor の失敗 (rc 7) の後)`。
+- `{state}`、`{task}`、`{rc}`、`{desc}`、`{name}`、`{value}`: イベントに対する Pacemaker 自身の値で、英語のままです。
+  ただし MWHA1005W の `{state}` は mwha-alert の言葉で、`稼働中` または `プライマリーとして稼働中` になります。
+- `{command}`、`{outcome}`、`{output}`: アクションのコマンド、その結果 (例: `終了コード 0、0.2s`、`10.0s 以内に終了しませんでした`)、
+  失敗したときの出力の最後の行。
+- `{error}`: MWHA9002E では不正な値の説明 (日本語)、MWHA9001E では OS のエラー (英語のまま)。
+
+## アクション
+
+受信者のオプション `action_<class>` (`action_unavailable`、`action_available`、`action_moved`、`action_stopped`、
+`action_promoted`、`action_demoted`、`action_unexpected`、`action_node_lost`、`action_node_joined`、
+`action_quorum_lost`、`action_quorum_regained`、`action_fenced`、`action_fencing_failed`) は、行を書き込んだ後にコマンドを実行します。
+対象は `action_resources` に挙げたリソースです (デフォルトはすべてのリソース)。
+コマンドはプログラムの絶対パスと空白で区切った引数です (シェルも引用符も使いません)。
+ユーザー hacluster として、独自のプロセスグループで実行し、`action_timeout` (デフォルト 10s) を過ぎると強制終了します。
+環境変数にはイベントが入ります:
+`MWHA_ALERT_ID`、`MWHA_ALERT_SEVERITY`、`MWHA_ALERT_EVENT`、`MWHA_ALERT_LINE`、`MWHA_ALERT_RESOURCE`、
+`MWHA_ALERT_NODE`、`MWHA_ALERT_FROM`、`MWHA_ALERT_REPORTER`、およびすべての `CRM_alert_*` 変数。
+`MWHA_ALERT_LINE` は受信者の `lang` で書いた行です。それ以外の値は `lang` によらず同じです。
+結果は MWHA5001I または MWHA5002E として記録されます。
+アクションは受信者の `severity`、`ids`、`exclude_ids` には左右されません (これらは行を選ぶだけです)。
+
+## 終了コード
+
+| コード | 意味 |
+|---|---|
+| 0 | 行を受信者に書き込んだ、受信者のフィルターで除外した、または行を出す必要のないイベントだった |
+| 1 | 行を受信者に書き込めなかった。代わりに syslog に送った (syslog も失敗したときは標準エラー出力) |
+| 2 | オプションまたは受信者が不正 (MWHA9002E)。行はデフォルトの設定で、または syslog に送った |
+| 3 | 行は送ったが、設定したアクションが失敗したかタイムアウトした (MWHA5002E) |
+";
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn by_id(id: &str) -> Option<&'static Entry> {
         CATALOGUE.iter().copied().find(|e| e.id == id)
-    }
-
-    /// The names of the `{fields}` a template uses.
-    fn placeholders(template: &str) -> Vec<&str> {
-        let mut names = Vec::new();
-        let mut rest = template;
-        while let Some(open) = rest.find('{') {
-            let after = &rest[open + 1..];
-            let Some(close) = after.find('}') else { break };
-            names.push(&after[..close]);
-            rest = &after[close + 1..];
-        }
-        names
     }
 
     #[test]
@@ -610,16 +923,59 @@ mod tests {
         assert!(Severity::Info < Severity::Warning && Severity::Error < Severity::Critical);
     }
 
-    /// docs/messages.md is generated from the catalogue; regenerate it with
-    /// `cargo run -p mwha-alert -- --catalogue-md > docs/messages.md`.
+    /// Every `{field}` of the English text is in the Japanese one, and no other: whatever the
+    /// language, the line carries the same values.
+    #[test]
+    fn every_japanese_text_keeps_the_placeholders_of_the_english_one() {
+        for e in CATALOGUE.iter() {
+            let mut en = placeholders(e.text);
+            let mut ja = placeholders(e.text_ja);
+            en.sort_unstable();
+            ja.sort_unstable();
+            assert_eq!(ja, en, "{}: the Japanese text must keep exactly the English placeholders", e.id);
+            for (what, text) in [("text_ja", e.text_ja), ("meaning_ja", e.meaning_ja), ("operator_ja", e.operator_ja)] {
+                assert!(!text.trim().is_empty() && !text.is_ascii(), "{}: {what} is not Japanese: {text}", e.id);
+                assert!(!text.contains(['\n', '\r']), "{}: {what} spans lines", e.id);
+            }
+            // Concise like the English lines: no closing 。 or period; sentences inside end with 。.
+            assert!(!e.text_ja.ends_with(['。', '.']), "{}: no trailing 。", e.id);
+            assert!(!e.text_ja.contains("  "), "{}: double space", e.id);
+            assert_eq!(e.text_in(Lang::En), e.text);
+            assert_eq!(e.text_in(Lang::Ja), e.text_ja);
+        }
+    }
+
+    #[test]
+    fn languages_parse() {
+        assert_eq!(Lang::parse("ja"), Some(Lang::Ja));
+        assert_eq!(Lang::parse(" EN "), Some(Lang::En));
+        assert_eq!(Lang::parse("ja_JP.UTF-8"), None);
+        assert_eq!(Lang::default(), Lang::En);
+    }
+
+    /// docs/messages.md and docs/messages.ja.md are generated from the catalogue; regenerate them with
+    /// `cargo run -p mwha-alert -- --catalogue-md > docs/messages.md` and
+    /// `cargo run -p mwha-alert -- --catalogue-md ja > docs/messages.ja.md`.
     #[test]
     fn docs_messages_md_is_the_generated_catalogue() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/messages.md");
-        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            on_disk == markdown(),
-            "{} differs from the catalogue; run: cargo run -p mwha-alert -- --catalogue-md > docs/messages.md",
-            path.display()
-        );
+        for (file, lang, arg) in [("messages.md", Lang::En, ""), ("messages.ja.md", Lang::Ja, " ja")] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs").join(file);
+            let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                on_disk == markdown_in(lang),
+                "{} differs from the catalogue; run: cargo run -p mwha-alert -- --catalogue-md{arg} > docs/{file}",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn the_japanese_catalogue_lists_every_message_with_both_texts() {
+        let md = markdown_ja();
+        for e in CATALOGUE.iter() {
+            assert!(md.contains(&format!("### {} {}", e.id, e.event)), "{}", e.id);
+            assert!(md.contains(&format!("- 本文: `{}`", e.text_ja)), "{}", e.id);
+            assert!(md.contains(&format!("- 英語の本文 (`lang=en`): `{}`", e.text)), "{}", e.id);
+        }
     }
 }

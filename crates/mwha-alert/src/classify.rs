@@ -6,8 +6,8 @@
 //! monitor first), expected results of monitors (the first result of every recurring monitor
 //! after a start is reported by Pacemaker), and successful notify, reload and migrate_to.
 
-use crate::catalogue::{self, Entry};
-use crate::cluster::Previous;
+use crate::catalogue::{self, Entry, Lang};
+use crate::cluster::{Failure, Previous};
 use crate::event::{Event, Kind, EXEC_CANCELLED, EXEC_DONE};
 
 /// What the cluster told us beyond the environment.
@@ -20,7 +20,7 @@ pub struct Facts {
     /// For a start or promote: where the resource (or the primary) was before.
     pub previous: Option<Previous>,
     /// For a start: the last recent failure of the resource on this node ("monitor failed (rc 7)").
-    pub recent_failure_here: Option<String>,
+    pub recent_failure_here: Option<Failure>,
     /// For a membership event: whether this node's quorum changed.
     pub quorum: Option<QuorumChange>,
 }
@@ -69,16 +69,40 @@ pub fn needs(event: &Event) -> Needs {
 #[derive(Debug, Clone)]
 pub struct Message {
     pub entry: &'static Entry,
+    /// The event's values, and mwha-alert's own phrases in English (`{failure}`, `{why}`, ...);
+    /// actions get these.
     pub fields: Vec<(&'static str, String)>,
+    /// The Japanese wording of the fields that are mwha-alert's own phrases (`lang=ja`); every
+    /// other field is the same in both languages.
+    pub fields_ja: Vec<(&'static str, String)>,
 }
 
 impl Message {
-    fn new(entry: &'static Entry, fields: Vec<(&'static str, String)>) -> Message {
-        Message { entry, fields }
+    pub fn new(entry: &'static Entry, fields: Vec<(&'static str, String)>) -> Message {
+        Message { entry, fields, fields_ja: Vec::new() }
     }
 
+    /// The Japanese wording of some fields.
+    pub fn ja(mut self, fields_ja: Vec<(&'static str, String)>) -> Message {
+        self.fields_ja = fields_ja;
+        self
+    }
+
+    /// The text in English (stderr, Pacemaker's log).
     pub fn text(&self) -> String {
-        catalogue::render(self.entry.text, &self.fields)
+        self.text_in(Lang::En)
+    }
+
+    /// The text in `lang`.
+    pub fn text_in(&self, lang: Lang) -> String {
+        let template = self.entry.text_in(lang);
+        match lang {
+            Lang::En => catalogue::render(template, &self.fields),
+            Lang::Ja => {
+                let fields: Vec<(&str, String)> = self.fields_ja.iter().chain(&self.fields).cloned().collect();
+                catalogue::render(template, &fields)
+            }
+        }
     }
 
     pub fn field(&self, name: &str) -> &str {
@@ -142,17 +166,16 @@ fn resource(event: &Event, facts: &Facts) -> Option<Message> {
     if event.succeeded() {
         return match event.task.as_str() {
             "start" | "migrate_from" => Some(match (&facts.previous, &facts.recent_failure_here) {
-                (Some(prev), _) => {
-                    Message::new(&catalogue::RSC_MOVED, with(vec![("from", prev.node.clone()), ("why", prev.why.text(&prev.node))]))
+                (Some(prev), _) => moved(&catalogue::RSC_MOVED, prev, with),
+                (None, Some(failure)) => {
+                    Message::new(&catalogue::RSC_AVAILABLE_AGAIN, with(vec![("after", format!(" after {}", failure.text()))]))
+                        .ja(vec![("after", format!(" ({} の後)", failure.text_ja()))])
                 }
-                (None, Some(failure)) => Message::new(&catalogue::RSC_AVAILABLE_AGAIN, with(vec![("after", format!(" after {failure}"))])),
                 (None, None) => Message::new(&catalogue::RSC_STARTED, with(vec![])),
             }),
             "stop" => Some(Message::new(&catalogue::RSC_STOPPED, with(vec![]))),
             "promote" => Some(match &facts.previous {
-                Some(prev) => {
-                    Message::new(&catalogue::PRIMARY_MOVED, with(vec![("from", prev.node.clone()), ("why", prev.why.text(&prev.node))]))
-                }
+                Some(prev) => moved(&catalogue::PRIMARY_MOVED, prev, with),
                 None => Message::new(&catalogue::PROMOTED, with(vec![])),
             }),
             "demote" => Some(Message::new(&catalogue::DEMOTED, with(vec![]))),
@@ -162,19 +185,39 @@ fn resource(event: &Event, facts: &Facts) -> Option<Message> {
 
     let reason = facts.exit_reason.as_deref().filter(|r| !r.trim().is_empty()).map_or(String::new(), |r| format!(": {}", r.trim()));
     let failure = format!("{} {}{reason}", event.operation(), event.outcome());
+    let failure_ja = vec![("failure", format!("{} {}{reason}", event.operation_ja(), event.outcome_ja()))];
     let done = event.status.unwrap_or(EXEC_DONE) == EXEC_DONE;
-    Some(match event.task.as_str() {
-        _ if event.is_recurring_monitor() => Message::new(&catalogue::RSC_UNAVAILABLE, with(vec![("failure", failure)])),
-        _ if event.is_probe() && done && event.target_rc == Some(7) && matches!(event.rc, Some(0) | Some(8)) => {
-            let state = if event.rc == Some(8) { "running as primary" } else { "running" };
-            Message::new(&catalogue::RSC_ACTIVE_UNEXPECTEDLY, with(vec![("state", state.to_string())]))
+    Some(
+        match event.task.as_str() {
+            _ if event.is_probe() && done && event.target_rc == Some(7) && matches!(event.rc, Some(0) | Some(8)) => {
+                let (state, state_ja) = if event.rc == Some(8) {
+                    ("running as primary", "プライマリーとして稼働中")
+                } else {
+                    ("running", "稼働中")
+                };
+                return Some(
+                    Message::new(&catalogue::RSC_ACTIVE_UNEXPECTEDLY, with(vec![("state", state.to_string())]))
+                        .ja(vec![("state", state_ja.to_string())]),
+                );
+            }
+            _ if event.is_recurring_monitor() || event.is_probe() => {
+                Message::new(&catalogue::RSC_UNAVAILABLE, with(vec![("failure", failure)]))
+            }
+            "start" => Message::new(&catalogue::RSC_START_FAILED, with(vec![("failure", failure)])),
+            "stop" => Message::new(&catalogue::RSC_STOP_FAILED, with(vec![("failure", failure)])),
+            "promote" | "demote" => {
+                Message::new(&catalogue::RSC_ROLE_FAILED, with(vec![("task", event.task.clone()), ("failure", failure)]))
+            }
+            _ => Message::new(&catalogue::RSC_OP_FAILED, with(vec![("task", event.task.clone()), ("failure", failure)])),
         }
-        _ if event.is_probe() => Message::new(&catalogue::RSC_UNAVAILABLE, with(vec![("failure", failure)])),
-        "start" => Message::new(&catalogue::RSC_START_FAILED, with(vec![("failure", failure)])),
-        "stop" => Message::new(&catalogue::RSC_STOP_FAILED, with(vec![("failure", failure)])),
-        "promote" | "demote" => Message::new(&catalogue::RSC_ROLE_FAILED, with(vec![("task", event.task.clone()), ("failure", failure)])),
-        _ => Message::new(&catalogue::RSC_OP_FAILED, with(vec![("task", event.task.clone()), ("failure", failure)])),
-    })
+        .ja(failure_ja),
+    )
+}
+
+/// MWHA1012I or MWHA1020I: where it was before, and why when known.
+fn moved(entry: &'static Entry, prev: &Previous, with: impl Fn(Vec<(&'static str, String)>) -> Vec<(&'static str, String)>) -> Message {
+    Message::new(entry, with(vec![("from", prev.node.clone()), ("why", prev.why.text(&prev.node))]))
+        .ja(vec![("why", prev.why.text_ja(&prev.node))])
 }
 
 /// `2026-11-25T21:19:27.248Z`: the event's time in UTC with milliseconds.
@@ -184,13 +227,14 @@ pub fn utc_stamp(epoch: i64, usec: u32) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, usec / 1000)
 }
 
-/// The line written for a message: time, reporting node, ID, text.
-pub fn line(event: &Event, now_epoch: i64, reporter: &str, message: &Message) -> String {
+/// The line written for a message: time, reporting node, ID, text in `lang` (the first three
+/// are the same in every language).
+pub fn line(event: &Event, now_epoch: i64, reporter: &str, message: &Message, lang: Lang) -> String {
     let stamp = match event.epoch {
         Some(epoch) => utc_stamp(epoch, event.usec),
         None => utc_stamp(now_epoch, 0),
     };
-    format!("{stamp} {} {} {}", crate::event::sanitize(reporter), message.entry.id, message.text())
+    format!("{stamp} {} {} {}", crate::event::sanitize(reporter), message.entry.id, message.text_in(lang))
 }
 
 #[cfg(test)]
@@ -199,6 +243,10 @@ mod tests {
 
     use super::*;
     use crate::cluster::Why;
+
+    fn monitor_failed(rc: i32) -> Failure {
+        Failure { operation: "monitor".into(), status: crate::event::EXEC_DONE, rc }
+    }
 
     const RECORDED: &str = include_str!("fixtures/alerts-2.1.5.env");
 
@@ -228,8 +276,26 @@ mod tests {
     /// The lines for a recorded event with the given facts.
     fn check(name: &str, facts: Facts, expected: &[&str]) {
         let event = Event::from_vars(&recorded(name)).unwrap();
-        let got: Vec<String> = classify(&event, &facts).iter().map(|m| line(&event, 0, &facts.reporter, m)).collect();
+        let got: Vec<String> = classify(&event, &facts).iter().map(|m| line(&event, 0, &facts.reporter, m, Lang::En)).collect();
         assert_eq!(got, expected, "section {name}");
+    }
+
+    /// The same with `lang=ja`.
+    fn check_ja(name: &str, facts: Facts, expected: &[&str]) {
+        let event = Event::from_vars(&recorded(name)).unwrap();
+        let got: Vec<String> = classify(&event, &facts).iter().map(|m| line(&event, 0, &facts.reporter, m, Lang::Ja)).collect();
+        assert_eq!(got, expected, "section {name}");
+    }
+
+    /// Facts that fill every field a message can have.
+    fn rich(reporter: &str) -> Facts {
+        Facts {
+            reporter: reporter.into(),
+            exit_reason: Some("why".into()),
+            previous: Some(Previous { node: "n8".into(), why: Why::NodeLost }),
+            recent_failure_here: Some(monitor_failed(7)),
+            quorum: Some(QuorumChange::Lost),
+        }
     }
 
     #[test]
@@ -237,17 +303,12 @@ mod tests {
         for header in RECORDED.lines().filter_map(|l| l.strip_prefix("#- ")) {
             let name = header.split(':').next().unwrap();
             let event = Event::from_vars(&recorded(name)).unwrap_or_else(|| panic!("{name}: no event"));
-            let rich = Facts {
-                reporter: "n9".into(),
-                exit_reason: Some("why".into()),
-                previous: Some(Previous { node: "n8".into(), why: Why::NodeLost }),
-                recent_failure_here: Some("monitor failed (rc 7)".into()),
-                quorum: Some(QuorumChange::Lost),
-            };
-            for facts in [facts("n9"), rich] {
+            for facts in [facts("n9"), rich("n9")] {
                 for m in classify(&event, &facts) {
-                    let text = m.text();
-                    assert!(!text.contains('{'), "{name}: {} left a placeholder: {text}", m.entry.id);
+                    for lang in [Lang::En, Lang::Ja] {
+                        let text = m.text_in(lang);
+                        assert!(!text.contains('{'), "{name}: {} left a placeholder ({lang:?}): {text}", m.entry.id);
+                    }
                 }
             }
         }
@@ -298,10 +359,10 @@ mod tests {
         check("start-ok", facts("n1"), &["2026-11-25T21:18:50.992Z n1 MWHA1011I Resource d started on n1"]);
         check(
             "start-ok",
-            Facts { recent_failure_here: Some("monitor failed (rc 7)".into()), ..facts("n1") },
+            Facts { recent_failure_here: Some(monitor_failed(7)), ..facts("n1") },
             &["2026-11-25T21:18:50.992Z n1 MWHA1010I Resource d is available again on n1 after monitor failed (rc 7)"],
         );
-        let after_failure = Previous { node: "n1".into(), why: Why::Failed("monitor failed (rc 7)".into()) };
+        let after_failure = Previous { node: "n1".into(), why: Why::Failed(monitor_failed(7)) };
         check(
             "start-ok-after-move",
             Facts { previous: Some(after_failure), ..facts("n2") },
@@ -392,6 +453,147 @@ mod tests {
         assert_eq!(need("promote-ok"), Needs::PreviousPrimary);
         assert_eq!(need("node-member"), Needs::Quorum);
         assert_eq!(need("fencing-ok"), Needs::Nothing);
+    }
+
+    /// `lang=ja` changes the text only: the line is one line of UTF-8 with the English line's
+    /// time, node and ID, and every value the English text shows is in it, unchanged (names,
+    /// operations, return codes, Pacemaker's descriptions, exit reasons); only the fields that are
+    /// mwha-alert's own phrases are worded in Japanese, and they keep the values they carry.
+    #[test]
+    fn japanese_lines_keep_the_time_node_id_and_every_value() {
+        let mut seen = std::collections::BTreeSet::new();
+        for header in RECORDED.lines().filter_map(|l| l.strip_prefix("#- ")) {
+            let name = header.split(':').next().unwrap();
+            let event = Event::from_vars(&recorded(name)).unwrap();
+            for facts in [facts("n9"), rich("n9")] {
+                for m in classify(&event, &facts) {
+                    let en = line(&event, 0, "n9", &m, Lang::En);
+                    let ja = line(&event, 0, "n9", &m, Lang::Ja);
+                    assert_eq!(ja.lines().count(), 1, "{name}: {ja}");
+                    assert!(!ja.chars().any(char::is_control), "{name}: {ja}");
+                    assert!(std::str::from_utf8(ja.as_bytes()).is_ok());
+                    let head = |l: &str| l.splitn(4, ' ').take(3).collect::<Vec<_>>().join(" ");
+                    assert_eq!(head(&ja), head(&en), "{name}: time, node and ID");
+                    assert_eq!(head(&ja).rsplit(' ').next(), Some(m.entry.id));
+                    assert_ne!(m.text_in(Lang::Ja), m.text_in(Lang::En), "{name}: {} not translated", m.entry.id);
+                    let placeholders = catalogue::placeholders(m.entry.text);
+                    for (field, value) in &m.fields {
+                        if !placeholders.contains(field) || value.is_empty() {
+                            continue;
+                        }
+                        if m.fields_ja.iter().any(|(k, _)| k == field) {
+                            continue; // worded per language: its values are checked below
+                        }
+                        assert!(ja.contains(value.as_str()), "{name}: {field}={value:?} missing from {ja}");
+                    }
+                    // The values inside the worded fields: the exit reason, the previous node, the rc.
+                    for value in [": why", "n8", "rc 7", "(not running)", "(error)", "2.0s", "(2s", "(3s"] {
+                        if en.contains(value) {
+                            assert!(ja.contains(value), "{name}: {value:?} of {en} missing from {ja}");
+                        }
+                    }
+                    seen.insert(m.entry.id);
+                }
+            }
+        }
+        assert!(seen.len() >= 14, "{seen:?}");
+    }
+
+    #[test]
+    fn japanese_lines_read_as_operators_expect() {
+        check_ja(
+            "monitor-not-running",
+            Facts { exit_reason: Some("No process state file found".into()), ..facts("n1") },
+            &["2026-11-25T21:23:53.624Z n1 MWHA1001E リソース d がノード n1 で使用不可になりました: monitor (2s 間隔) の戻り値 7 (not running): No process state file found"],
+        );
+        check_ja(
+            "asyncmon-injected",
+            facts("n2"),
+            &["2026-11-25T21:19:27.248Z n2 MWHA1001E リソース d がノード n2 で使用不可になりました: monitor (crm_resource --fail による障害注入) の戻り値 1 (error)"],
+        );
+        check_ja(
+            "monitor-timeout",
+            facts("n3"),
+            &["2026-11-25T21:24:16.576Z n3 MWHA1001E リソース t がノード n3 で使用不可になりました: monitor (3s 間隔) のタイムアウト (2.0s)"],
+        );
+        check_ja(
+            "start-failed",
+            facts("n2"),
+            &["2026-11-25T21:23:59.612Z n2 MWHA1002E リソース e をノード n2 で起動できませんでした: start の戻り値 1 (error)"],
+        );
+        check_ja("start-ok", facts("n1"), &["2026-11-25T21:18:50.992Z n1 MWHA1011I リソース d がノード n1 で起動しました"]);
+        check_ja(
+            "start-ok",
+            Facts { recent_failure_here: Some(monitor_failed(7)), ..facts("n1") },
+            &["2026-11-25T21:18:50.992Z n1 MWHA1010I リソース d がノード n1 で再び使用可能になりました (monitor の失敗 (rc 7) の後)"],
+        );
+        check_ja(
+            "start-ok-after-move",
+            Facts { previous: Some(Previous { node: "n1".into(), why: Why::Failed(monitor_failed(7)) }), ..facts("n2") },
+            &["2026-11-25T21:23:53.716Z n2 MWHA1012I リソース d がノード n1 から n2 へ移動しました (n1 での monitor の失敗 (rc 7) の後)"],
+        );
+        check_ja(
+            "start-ok-after-move",
+            Facts { previous: Some(Previous { node: "n3".into(), why: Why::NodeLost }), ..facts("n2") },
+            &["2026-11-25T21:23:53.716Z n2 MWHA1012I リソース d がノード n3 から n2 へ移動しました (ノード n3 の離脱後)"],
+        );
+        check_ja(
+            "promote-ok",
+            Facts { previous: Some(Previous { node: "n3".into(), why: Why::Released }), ..facts("n2") },
+            &["2026-11-25T21:24:34.148Z n2 MWHA1020I st のプライマリーがノード n3 から n2 へ移動しました"],
+        );
+        check_ja(
+            "node-lost-minority",
+            Facts { quorum: Some(QuorumChange::Lost), ..facts("n3") },
+            &[
+                "2026-11-25T21:24:54.412Z n3 MWHA2001W ノード n2 がクラスターから離脱しました (n3 で検知)",
+                "2026-11-25T21:24:54.412Z n3 MWHA2010C ノード n3 がクォーラムを失いました: このパーティションではリソースを実行できなくなることがあります (no-quorum-policy)",
+            ],
+        );
+        check_ja(
+            "fencing-failed",
+            facts("n1"),
+            &["2026-11-25T21:30:31.000Z n1 MWHA3002C ノード n2 のフェンシング (reboot) が rc -62 で失敗しました: Operation reboot of n2 by n1 for pacemaker-controld.1234@n1: Timer expired (ref=8c1e)"],
+        );
+        let mut vars = recorded("stop-ok");
+        vars.insert("CRM_alert_rc".into(), "1".into());
+        vars.insert("CRM_alert_desc".into(), "error".into());
+        let m = &classify(&Event::from_vars(&vars).unwrap(), &facts("n1"))[0];
+        assert_eq!(
+            m.text_in(Lang::Ja),
+            "リソース d をノード n1 で停止できませんでした: stop の戻り値 1 (error)。Pacemaker はノードをフェンシングするか、リソースをブロックします"
+        );
+        // A resource found running where the cluster had not started it (a probe that found it active).
+        let mut vars = recorded("start-ok");
+        for (k, v) in [("CRM_alert_task", "monitor"), ("CRM_alert_interval", "0"), ("CRM_alert_target_rc", "7"), ("CRM_alert_rc", "8")] {
+            vars.insert(k.into(), v.into());
+        }
+        let m = &classify(&Event::from_vars(&vars).unwrap(), &facts("n1"))[0];
+        assert_eq!(m.entry.id, "MWHA1005W");
+        assert_eq!(m.text(), "Resource d was found running as primary on n1 where the cluster had not started it");
+        assert_eq!(m.text_in(Lang::Ja), "クラスターが起動していないリソース d がノード n1 で見つかりました (プライマリーとして稼働中)");
+    }
+
+    /// The example lines of docs/messages.ja.md are what mwha-alert writes for those events.
+    #[test]
+    fn the_japanese_catalogues_examples_are_real_lines() {
+        let md = catalogue::markdown_ja();
+        let text = |name: &str, node: Option<&str>, facts: Facts| -> String {
+            let mut vars = recorded(name);
+            if let Some(node) = node {
+                vars.insert("CRM_alert_node".into(), node.into());
+            }
+            let m = classify(&Event::from_vars(&vars).unwrap(), &facts).remove(0);
+            format!("{} {} {}\n", facts.reporter, m.entry.id, m.text_in(Lang::Ja))
+        };
+        for example in [
+            text("monitor-not-running", None, facts("n1")),
+            text("start-ok", None, Facts { recent_failure_here: Some(monitor_failed(7)), ..facts("n1") }),
+            text("node-lost-majority", Some("n1"), facts("n2")),
+            text("start-ok-after-move", None, Facts { previous: Some(Previous { node: "n1".into(), why: Why::NodeLost }), ..facts("n2") }),
+        ] {
+            assert!(md.contains(&format!("Z {example}")), "docs/messages.ja.md lacks the line ending in {example}");
+        }
     }
 
     #[test]

@@ -51,14 +51,41 @@ pub struct Op {
 }
 
 impl Op {
-    /// "monitor failed (rc 7)", "start timed out".
-    pub fn failure_text(&self) -> String {
+    /// What failed, when this record is a failure.
+    pub fn failure(&self) -> Failure {
         // `crm_resource --fail` records its injected monitor failure as "asyncmon".
         let operation = if self.operation == "asyncmon" { "monitor" } else { self.operation.as_str() };
+        Failure { operation: operation.to_string(), status: self.status, rc: self.rc }
+    }
+}
+
+/// A failed operation of the history, worded per language when a message needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub operation: String,
+    /// Pacemaker's execution status (`op-status`).
+    pub status: i32,
+    pub rc: i32,
+}
+
+impl Failure {
+    /// "monitor failed (rc 7)", "start timed out", "start could not be executed (status 7)".
+    pub fn text(&self) -> String {
+        let operation = &self.operation;
         match self.status {
             crate::event::EXEC_TIMEOUT => format!("{operation} timed out"),
             crate::event::EXEC_DONE => format!("{operation} failed (rc {})", self.rc),
             status => format!("{operation} could not be executed (status {status})"),
+        }
+    }
+
+    /// "monitor の失敗 (rc 7)", "start のタイムアウト", "start の実行失敗 (status 7)".
+    pub fn text_ja(&self) -> String {
+        let operation = &self.operation;
+        match self.status {
+            crate::event::EXEC_TIMEOUT => format!("{operation} のタイムアウト"),
+            crate::event::EXEC_DONE => format!("{operation} の失敗 (rc {})", self.rc),
+            status => format!("{operation} の実行失敗 (status {status})"),
         }
     }
 }
@@ -85,8 +112,8 @@ pub struct Previous {
 pub enum Why {
     /// Stopped or demoted there without a recent failure: a move, a failback, a switchover.
     Released,
-    /// Stopped there after a failure; the text says which ("monitor failed (rc 7)").
-    Failed(String),
+    /// Stopped there after a failure ("monitor failed (rc 7)").
+    Failed(Failure),
     /// The node left the membership while the resource ran there.
     NodeLost,
 }
@@ -96,8 +123,17 @@ impl Why {
     pub fn text(&self, node: &str) -> String {
         match self {
             Why::Released => String::new(),
-            Why::Failed(failure) => format!(" after {failure} on {node}"),
+            Why::Failed(failure) => format!(" after {} on {node}", failure.text()),
             Why::NodeLost => format!(" after node {node} was lost"),
+        }
+    }
+
+    /// The `{why}` field of `lang=ja`: " (ノード n1 の離脱後)", " (n1 での monitor の失敗 (rc 7) の後)", "".
+    pub fn text_ja(&self, node: &str) -> String {
+        match self {
+            Why::Released => String::new(),
+            Why::Failed(failure) => format!(" ({node} での {} の後)", failure.text_ja()),
+            Why::NodeLost => format!(" (ノード {node} の離脱後)"),
         }
     }
 }
@@ -206,7 +242,7 @@ impl Status {
                 let ok = last.status == crate::event::EXEC_DONE && last.rc == 0;
                 let candidate = if ok && released_by.contains(&last.operation.as_str()) && last.last_change >= since {
                     let failure = res.last_failure().filter(|f| f.last_change >= since && f.last_change <= last.last_change + 1);
-                    Some((last.last_change, failure.map_or(Why::Released, |f| Why::Failed(f.failure_text()))))
+                    Some((last.last_change, failure.map_or(Why::Released, |f| Why::Failed(f.failure()))))
                 } else if !node.online && ok && running_after.contains(&last.operation.as_str()) {
                     Some((last.last_change, Why::NodeLost))
                 } else {
@@ -307,6 +343,22 @@ mod tests {
     /// Recorded when st was promoted on n2 after the primary on n3 was banned.
     const AFTER_SWITCHOVER: &str = include_str!("fixtures/status-after-switchover.xml");
 
+    fn failed(operation: &str, rc: i32) -> Failure {
+        Failure { operation: operation.into(), status: crate::event::EXEC_DONE, rc }
+    }
+
+    #[test]
+    fn failures_are_worded_in_both_languages() {
+        let timeout = Failure { operation: "start".into(), status: crate::event::EXEC_TIMEOUT, rc: 1 };
+        let not_run = Failure { operation: "start".into(), status: 7, rc: 5 };
+        assert_eq!((timeout.text(), timeout.text_ja()), ("start timed out".into(), "start のタイムアウト".into()));
+        assert_eq!(
+            (not_run.text(), not_run.text_ja()),
+            ("start could not be executed (status 7)".into(), "start の実行失敗 (status 7)".into())
+        );
+        assert_eq!(Why::Released.text_ja("n1"), "");
+    }
+
     fn key(rsc: &str, node: &str, task: &str, interval_ms: u64, rc: i32) -> OpKey {
         OpKey { rsc: rsc.into(), node: node.into(), task: task.into(), interval_ms, rc, status: 0 }
     }
@@ -316,8 +368,9 @@ mod tests {
         let s = Status::parse(AFTER_FAILURE_MOVE).unwrap();
         assert_eq!(s.nodes.len(), 3);
         let prev = s.previous_location("d", "n2", 1795641833 - 600).unwrap();
-        assert_eq!(prev, Previous { node: "n1".into(), why: Why::Failed("monitor failed (rc 7)".into()) });
+        assert_eq!(prev, Previous { node: "n1".into(), why: Why::Failed(failed("monitor", 7)) });
         assert_eq!(prev.why.text(&prev.node), " after monitor failed (rc 7) on n1");
+        assert_eq!(prev.why.text_ja(&prev.node), " (n1 での monitor の失敗 (rc 7) の後)");
         // Outside the recovery window the old stop no longer explains the start.
         assert_eq!(s.previous_location("d", "n2", 1795641833 + 5), None);
         // The failure record the alert on n1 was about.
@@ -333,6 +386,7 @@ mod tests {
         let prev = s.previous_location("d", "n2", 1795641895 - 600).unwrap();
         assert_eq!(prev, Previous { node: "n3".into(), why: Why::NodeLost });
         assert_eq!(prev.why.text("n3"), " after node n3 was lost");
+        assert_eq!(prev.why.text_ja("n3"), " (ノード n3 の離脱後)");
         // st was only demoted on the lost node: no primary was lost there.
         assert_eq!(s.previous_primary("st", "n2", 1795641895 - 10), None);
     }
@@ -342,7 +396,7 @@ mod tests {
         let s = Status::parse(AFTER_SWITCHOVER).unwrap();
         assert_eq!(s.previous_primary("st", "n2", 1795641874 - 600), Some(Previous { node: "n3".into(), why: Why::Released }));
         assert_eq!(s.previous_primary("st:1", "n2", 1795641874 - 600).map(|p| p.node), Some("n3".into()));
-        assert_eq!(s.recent_failure("d", "n1", 1795641874 - 600).map(Op::failure_text), Some("monitor failed (rc 7)".into()));
+        assert_eq!(s.recent_failure("d", "n1", 1795641874 - 600).map(|op| op.failure().text()), Some("monitor failed (rc 7)".into()));
         assert!(s.recent_failure("d", "n2", 0).is_none());
     }
 
@@ -360,12 +414,9 @@ mod tests {
             </lrm_resource></lrm_resources></lrm></node_state></status>"#;
         let s = Status::parse(xml).unwrap();
         assert_eq!(s.previous_location("d", "n1", 400), None);
-        assert_eq!(s.recent_failure("d", "n1", 400).map(Op::failure_text), Some("monitor failed (rc 1)".into()));
+        assert_eq!(s.recent_failure("d", "n1", 400).map(|op| op.failure().text()), Some("monitor failed (rc 1)".into()));
         // Seen from n2, n1 released it last: a start on n2 now would be a move from n1.
-        assert_eq!(
-            s.previous_location("d", "n2", 400),
-            Some(Previous { node: "n1".into(), why: Why::Failed("monitor failed (rc 1)".into()) })
-        );
+        assert_eq!(s.previous_location("d", "n2", 400), Some(Previous { node: "n1".into(), why: Why::Failed(failed("monitor", 1)) }));
     }
 
     /// Pacemaker 2.1.5 in a cut-off lab node: "0" on stdout and exit status 106.

@@ -132,6 +132,34 @@ impl Event {
             status => format!("could not be executed: {} (status {status})", if self.desc.is_empty() { "error" } else { &self.desc }),
         }
     }
+
+    /// `operation` in Japanese: "monitor (2s 間隔)", "probe", "start" (Pacemaker's names stay).
+    pub fn operation_ja(&self) -> String {
+        if self.task == "asyncmon" {
+            return "monitor (crm_resource --fail による障害注入)".to_string();
+        }
+        if self.is_probe() {
+            return "probe".to_string();
+        }
+        if let Some(ms) = self.interval_ms.filter(|ms| *ms > 0) {
+            return format!("{} ({} 間隔)", self.task, interval_text(ms));
+        }
+        self.task.clone()
+    }
+
+    /// `outcome` in Japanese, to follow `operation_ja` after a space: "の戻り値 7 (not running)",
+    /// "のタイムアウト (2.0s)", "の実行失敗: not installed (status 7)". Pacemaker's description stays.
+    pub fn outcome_ja(&self) -> String {
+        let rc = self.rc.unwrap_or(-1);
+        match self.status.unwrap_or(EXEC_DONE) {
+            EXEC_DONE => format!("の戻り値 {rc} ({})", if self.desc.is_empty() { ocf_rc_text(rc) } else { &self.desc }),
+            EXEC_TIMEOUT => match self.exec_time_ms {
+                Some(ms) if ms > 0 => format!("のタイムアウト ({:.1}s)", ms as f64 / 1000.0),
+                _ => "のタイムアウト".to_string(),
+            },
+            status => format!("の実行失敗: {} (status {status})", if self.desc.is_empty() { "error" } else { &self.desc }),
+        }
+    }
 }
 
 /// 2000 → "2s", 90000 → "90s", 1500 → "1.5s".
@@ -222,6 +250,31 @@ mod tests {
         e.desc = "Not installed".into();
         assert_eq!(e.outcome(), "could not be executed: Not installed (status 7)");
         assert_eq!(interval_text(1500), "1.5s");
+    }
+
+    #[test]
+    fn outcomes_in_japanese_keep_pacemakers_values() {
+        let mut e = Event::from_vars(&vars(&[
+            ("CRM_alert_kind", "resource"),
+            ("CRM_alert_task", "monitor"),
+            ("CRM_alert_interval", "2000"),
+            ("CRM_alert_rc", "7"),
+            ("CRM_alert_desc", "not running"),
+        ]))
+        .unwrap();
+        assert_eq!(format!("{} {}", e.operation_ja(), e.outcome_ja()), "monitor (2s 間隔) の戻り値 7 (not running)");
+        e.status = Some(EXEC_TIMEOUT);
+        e.exec_time_ms = Some(2001);
+        assert_eq!(e.outcome_ja(), "のタイムアウト (2.0s)");
+        e.exec_time_ms = None;
+        assert_eq!(e.outcome_ja(), "のタイムアウト");
+        e.status = Some(7);
+        e.desc = "Not installed".into();
+        assert_eq!(e.outcome_ja(), "の実行失敗: Not installed (status 7)");
+        e.interval_ms = Some(0);
+        assert_eq!(e.operation_ja(), "probe");
+        e.task = "asyncmon".into();
+        assert_eq!(e.operation_ja(), "monitor (crm_resource --fail による障害注入)");
     }
 
     #[test]

@@ -56,10 +56,20 @@ fn main() -> ExitCode {
             print!("{}", man::render());
             EXIT_DELIVERED
         }
-        Some("--catalogue-md") => {
-            print!("{}", catalogue::markdown());
-            EXIT_DELIVERED
-        }
+        Some("--catalogue-md") => match args.get(1).map(|l| catalogue::Lang::parse(l)) {
+            None => {
+                print!("{}", catalogue::markdown());
+                EXIT_DELIVERED
+            }
+            Some(Some(lang)) if args.len() == 2 => {
+                print!("{}", catalogue::markdown_in(lang));
+                EXIT_DELIVERED
+            }
+            Some(_) => {
+                eprintln!("mwha-alert: --catalogue-md takes en or ja\n\n{}", usage());
+                EXIT_MISCONFIGURED
+            }
+        },
         Some("--help" | "-h") => {
             print!("{}", usage());
             EXIT_DELIVERED
@@ -102,14 +112,15 @@ fn run(vars: &BTreeMap<String, String>, mode: Mode) -> u8 {
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let reporter = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "localhost".to_string());
     let (opts, mut problems) = Options::from_vars(vars);
-    let recipient = Recipient::parse(&event.recipient).unwrap_or_else(|error| {
-        problems.push(Problem { option: "recipient".into(), value: event::sanitize(&event.recipient), error });
+    let recipient = Recipient::parse(&event.recipient).unwrap_or_else(|why| {
+        problems.push(Problem::new("recipient", &event.recipient, why));
         Recipient::Syslog
     });
 
     let facts = gather(&event, &opts, reporter.clone(), now, &deadline);
     let mut messages: Vec<Message> = problems.iter().map(problem_message).collect();
-    // Whatever the recipient's filter says, Pacemaker copies this into pacemaker.log.
+    // Whatever the recipient's filter says, Pacemaker copies this into pacemaker.log (in
+    // English, like every line of Pacemaker's log).
     for m in &messages {
         eprintln!("mwha-alert: {} {}", m.entry.id, m.text());
     }
@@ -121,7 +132,7 @@ fn run(vars: &BTreeMap<String, String>, mode: Mode) -> u8 {
     // Only actions need the state directory here (to run once per event across recipients).
     let state = (!opts.actions.is_empty()).then(|| state::StateDir::open(&opts.state_dir).ok()).flatten();
     for message in &messages {
-        let line = classify::line(&event, now, &reporter, message);
+        let line = classify::line(&event, now, &reporter, message, opts.lang);
         if mode == Mode::Print {
             println!("{line}");
             continue;
@@ -151,17 +162,18 @@ fn run(vars: &BTreeMap<String, String>, mode: Mode) -> u8 {
         let result = actions::run(command, actions::environment(message, &line, &crm_vars), &deadline.within(opts.action_timeout));
         out.action_failed |= !result.ok;
         let entry = if result.ok { &catalogue::ACTION_DONE } else { &catalogue::ACTION_FAILED };
-        let report = Message {
+        let report = Message::new(
             entry,
-            fields: vec![
+            vec![
                 ("for_id", message.entry.id.to_string()),
                 ("node", reporter.clone()),
                 ("command", command.display()),
                 ("outcome", result.outcome),
                 ("output", result.output),
             ],
-        };
-        let report_line = classify::line(&event, now, &reporter, &report);
+        )
+        .ja(vec![("outcome", result.outcome_ja)]);
+        let report_line = classify::line(&event, now, &reporter, &report, opts.lang);
         if opts.wants(entry) || !result.ok {
             deliver(&recipient, &report_line, entry, &opts, &deadline, &mut out);
         }
@@ -191,10 +203,8 @@ impl Outcome {
 }
 
 fn problem_message(p: &Problem) -> Message {
-    Message {
-        entry: &catalogue::BAD_OPTION,
-        fields: vec![("option", p.option.clone()), ("value", p.value.clone()), ("error", p.error.clone())],
-    }
+    Message::new(&catalogue::BAD_OPTION, vec![("option", p.option.clone()), ("value", p.value.clone()), ("error", p.error.clone())])
+        .ja(vec![("error", p.error_ja.clone())])
 }
 
 /// Writes the line to the recipient; when that fails, to syslog as MWHA9001E, and when syslog
@@ -206,17 +216,19 @@ fn deliver(recipient: &Recipient, line: &str, entry: &Entry, opts: &Options, dea
     };
     let Err(error) = result else { return };
     out.not_delivered = true;
-    let failed = Message {
-        entry: &catalogue::DELIVERY_FAILED,
-        fields: vec![("recipient", recipient.describe()), ("error", format!("{error:#}")), ("line", line.to_string())],
-    };
-    let report = format!("{} {}", failed.entry.id, failed.text());
+    let failed = Message::new(
+        &catalogue::DELIVERY_FAILED,
+        vec![("recipient", recipient.describe()), ("error", format!("{error:#}")), ("line", line.to_string())],
+    );
+    // The recipient's language for syslog, an operator's channel; English for stderr, which
+    // Pacemaker copies into its log.
+    let report = format!("{} {}", failed.entry.id, failed.text_in(opts.lang));
     let syslogged = match recipient {
         Recipient::File(_) => deliver::syslog(opts.syslog_facility, catalogue::DELIVERY_FAILED.severity, &report),
         Recipient::Syslog => Err(error),
     };
     if let Err(syslog_error) = syslogged {
-        eprintln!("mwha-alert: {report} (syslog: {syslog_error:#})");
+        eprintln!("mwha-alert: {} {} (syslog: {syslog_error:#})", failed.entry.id, failed.text());
     }
 }
 
@@ -255,7 +267,7 @@ fn gather(event: &Event, opts: &Options, reporter: String, now: i64, deadline: &
         Needs::Location => match query() {
             Ok(status) => {
                 facts.previous = status.previous_location(&event.rsc, &event.node, since);
-                facts.recent_failure_here = status.recent_failure(&event.rsc, &event.node, since).map(cluster::Op::failure_text);
+                facts.recent_failure_here = status.recent_failure(&event.rsc, &event.node, since).map(cluster::Op::failure);
             }
             Err(e) => ocf::warn!("operation history of {} unknown: {e:#}", event.rsc),
         },
@@ -288,7 +300,7 @@ fn usage() -> String {
 
 usage: Pacemaker runs it with CRM_alert_* in the environment (no arguments)
        mwha-alert --print          the lines for the CRM_alert_* environment, to stdout, nothing delivered
-       mwha-alert --catalogue-md   the message catalogue (docs/messages.md)
+       mwha-alert --catalogue-md   the message catalogue (docs/messages.md; with `ja`: docs/messages.ja.md)
        mwha-alert man              the manual page (roff)
        mwha-alert --help | --version
 

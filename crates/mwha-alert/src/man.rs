@@ -10,14 +10,17 @@ use crate::options::OPTIONS;
 pub fn render() -> String {
     let mut out = format!(".TH MWHA-ALERT 8 \"\" \"mwha {}\" \"Pacemaker alert agents\"\n", env!("CARGO_PKG_VERSION"));
     out += ".SH NAME\nmwha\\-alert \\- Pacemaker alert agent writing one-line operator messages with stable IDs\n";
-    out += ".SH SYNOPSIS\n.B /usr/lib/mwha/mwha-alert\n.br\n.B mwha-alert\n\\-\\-print | \\-\\-catalogue\\-md | man | \\-\\-help | \\-\\-version\n";
+    out += ".SH SYNOPSIS\n.B /usr/lib/mwha/mwha-alert\n.br\n.B mwha-alert\n\\-\\-print | \\-\\-catalogue\\-md [en|ja] | man | \\-\\-help | \\-\\-version\n";
     out += &section(
         "DESCRIPTION",
         "Pacemaker runs mwha-alert once per cluster event and recipient, as user hacluster, with the event in the \
          CRM_alert_* environment variables. It writes one line per message: the event time (UTC), the reporting node, \
          a message ID such as MWHA1001E, and a short text. It reads the exit reason of a failed operation and the \
          recent operation history (to tell a failover from a first start) from the CIB, and the quorum state from \
-         crm_node, each within a few seconds. The whole run ends within 20 seconds.",
+         crm_node, each within a few seconds. The whole run ends within 20 seconds. With the option lang=ja the text \
+         is in Japanese (UTF-8, still one line per message); the time, the node, the message ID and the severity are \
+         the same in both languages, so severity, ids and exclude_ids select the same lines. Lines written to stderr \
+         (copied into the Pacemaker log) stay in English.",
     );
     out += &section(
         "RECIPIENTS",
@@ -31,7 +34,8 @@ pub fn render() -> String {
         out += &format!(".TP\n\\fB{}\\fR (default: {})\n{}\n", escape(name), escape(default), escape(meaning));
     }
     out += ".SH MESSAGES\nThe full catalogue, with meanings and operator actions, is docs/messages.md \
-            (\\fBmwha-alert \\-\\-catalogue\\-md\\fR).\n";
+            (\\fBmwha-alert \\-\\-catalogue\\-md\\fR), in Japanese docs/messages.ja.md \
+            (\\fBmwha-alert \\-\\-catalogue\\-md ja\\fR).\n";
     for e in CATALOGUE.iter() {
         out += &format!(".TP\n\\fB{}\\fR\n{}\n", e.id, escape(e.text));
     }
@@ -62,5 +66,7 @@ mod tests {
         for (name, _, _) in crate::options::OPTIONS {
             assert!(page.contains(&ocf::man::escape(name)), "{name}");
         }
+        assert!(page.contains("\\fBlang\\fR (default: en)"), "the lang option");
+        assert!(page.contains("docs/messages.ja.md") && page.is_ascii(), "roff stays ASCII");
     }
 }

@@ -10,13 +10,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::catalogue::{Entry, Severity};
+use crate::catalogue::{Entry, Lang, Severity};
 
 /// Every option, for `--help` and docs: name, default, meaning.
 pub const OPTIONS: &[(&str, &str, &str)] = &[
     ("severity", "info", "lowest severity written to this recipient: info, warning, error or critical"),
     ("ids", "(all)", "only these message IDs (comma or space separated; `MWHA10*` is a prefix)"),
     ("exclude_ids", "(none)", "never these message IDs (same syntax)"),
+    ("lang", "en", "language of the text: en or ja (time, node, ID and severity stay the same; docs/messages.ja.md)"),
     ("syslog_facility", "daemon", "facility of syslog recipients and of problem reports (daemon, user, local0..local7)"),
     ("action_<class>", "(none)", "command run for messages of that class: absolute path and arguments, no shell"),
     ("action_resources", "(all)", "actions run only for messages about these resources (comma or space separated)"),
@@ -35,18 +36,18 @@ pub enum Recipient {
 
 impl Recipient {
     /// An absolute path, `syslog`, or empty (no recipient configured: syslog).
-    pub fn parse(value: &str) -> Result<Recipient, String> {
+    pub fn parse(value: &str) -> Result<Recipient, Why> {
         let value = value.trim();
         if value.is_empty() || value == "syslog" {
             return Ok(Recipient::Syslog);
         }
         if value.starts_with('/') {
             if value.ends_with('/') {
-                return Err("is a directory, not a file".to_string());
+                return Err(Why::DIRECTORY);
             }
             return Ok(Recipient::File(PathBuf::from(value)));
         }
-        Err("must be an absolute file path or \"syslog\"".to_string())
+        Err(Why::RECIPIENT)
     }
 
     pub fn describe(&self) -> String {
@@ -75,7 +76,71 @@ impl ActionCommand {
 pub struct Problem {
     pub option: String,
     pub value: String,
+    /// The `{error}` field, in English and in Japanese.
     pub error: String,
+    pub error_ja: String,
+}
+
+impl Problem {
+    pub fn new(option: &str, value: &str, why: Why) -> Problem {
+        Problem {
+            option: option.to_string(),
+            value: crate::event::sanitize(value),
+            error: why.en.to_string(),
+            error_ja: why.ja.to_string(),
+        }
+    }
+}
+
+/// Why a value is refused, in both languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Why {
+    pub en: &'static str,
+    pub ja: &'static str,
+}
+
+impl Why {
+    const SEVERITY: Why = Why {
+        en: "expected info, warning, error or critical",
+        ja: "info、warning、error、critical のいずれかを指定してください",
+    };
+    const IDS: Why = Why {
+        en: "message IDs look like MWHA1001E (a trailing * matches a prefix)",
+        ja: "メッセージ ID は MWHA1001E の形式です (末尾の * は前方一致)",
+    };
+    const LANG: Why = Why { en: "expected en or ja", ja: "en または ja を指定してください" };
+    const FACILITY: Why = Why {
+        en: "expected daemon, user, syslog or local0..local7",
+        ja: "daemon、user、syslog、local0..local7 のいずれかを指定してください",
+    };
+    const DURATION: Why =
+        Why { en: "expected a duration like 10s, 500ms or 2m", ja: "10s、500ms、2m のような時間を指定してください" };
+    const BOOLEAN: Why = Why { en: "expected true or false", ja: "true または false を指定してください" };
+    const ABSOLUTE: Why = Why { en: "must be an absolute path", ja: "絶対パスを指定してください" };
+    const PROGRAM: Why = Why {
+        en: "the program must be an absolute path (no shell, no PATH lookup)",
+        ja: "プログラムは絶対パスで指定してください (シェルも PATH の検索も使いません)",
+    };
+    const RECIPIENT: Why = Why {
+        en: "must be an absolute file path or \"syslog\"",
+        ja: "ファイルの絶対パスまたは「syslog」を指定してください",
+    };
+    const DIRECTORY: Why = Why { en: "is a directory, not a file", ja: "ファイルではなくディレクトリーです" };
+
+    /// Every reason, for the tests.
+    #[cfg(test)]
+    const ALL: [Why; 10] = [
+        Why::SEVERITY,
+        Why::IDS,
+        Why::LANG,
+        Why::FACILITY,
+        Why::DURATION,
+        Why::BOOLEAN,
+        Why::ABSOLUTE,
+        Why::PROGRAM,
+        Why::RECIPIENT,
+        Why::DIRECTORY,
+    ];
 }
 
 #[derive(Debug, Clone)]
@@ -90,20 +155,19 @@ pub struct Options {
     pub recovery_window: Duration,
     pub query_cluster: bool,
     pub state_dir: PathBuf,
+    pub lang: Lang,
 }
 
 impl Options {
     pub fn from_vars(vars: &BTreeMap<String, String>) -> (Options, Vec<Problem>) {
         let mut problems = Vec::new();
-        let mut problem = |option: &str, value: &str, error: &str| {
-            problems.push(Problem { option: option.to_string(), value: crate::event::sanitize(value), error: error.to_string() })
-        };
+        let mut problem = |option: &str, value: &str, why: Why| problems.push(Problem::new(option, value, why));
         let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
 
         let min_severity = match get("severity") {
             None => Severity::Info,
             Some(v) => Severity::parse(v).unwrap_or_else(|| {
-                problem("severity", v, "expected info, warning, error or critical");
+                problem("severity", v, Why::SEVERITY);
                 Severity::Info
             }),
         };
@@ -118,21 +182,21 @@ impl Options {
         for (name, patterns) in [("ids", &ids), ("exclude_ids", &exclude_ids)] {
             for p in patterns.iter() {
                 if !p.starts_with("MWHA") {
-                    problem(name, p, "message IDs look like MWHA1001E (a trailing * matches a prefix)");
+                    problem(name, p, Why::IDS);
                 }
             }
         }
         let syslog_facility = match get("syslog_facility") {
             None => 3,
             Some(v) => ocf::log::facility_code(v).unwrap_or_else(|| {
-                problem("syslog_facility", v, "expected daemon, user, syslog or local0..local7");
+                problem("syslog_facility", v, Why::FACILITY);
                 3
             }),
         };
         let mut duration = |name: &str, default: Duration| match get(name) {
             None => default,
             Some(v) => parse_duration(v).filter(|d| !d.is_zero()).unwrap_or_else(|| {
-                problem(name, v, "expected a duration like 10s, 500ms or 2m");
+                problem(name, v, Why::DURATION);
                 default
             }),
         };
@@ -142,7 +206,7 @@ impl Options {
             None | Some("true" | "yes" | "1" | "on") => true,
             Some("false" | "no" | "0" | "off") => false,
             Some(v) => {
-                problem("query_cluster", v, "expected true or false");
+                problem("query_cluster", v, Why::BOOLEAN);
                 true
             }
         };
@@ -150,9 +214,16 @@ impl Options {
             None => PathBuf::from("/run/mwha/alert"),
             Some(v) if v.starts_with('/') => PathBuf::from(v),
             Some(v) => {
-                problem("state_dir", v, "must be an absolute path");
+                problem("state_dir", v, Why::ABSOLUTE);
                 PathBuf::from("/run/mwha/alert")
             }
+        };
+        let lang = match get("lang") {
+            None => Lang::En,
+            Some(v) => Lang::parse(v).unwrap_or_else(|| {
+                problem("lang", v, Why::LANG);
+                Lang::En
+            }),
         };
         let mut actions = BTreeMap::new();
         for (name, value) in vars.iter() {
@@ -162,7 +233,7 @@ impl Options {
             }
             let argv: Vec<String> = value.split_whitespace().map(str::to_string).collect();
             if !argv[0].starts_with('/') {
-                problem(name, value, "the program must be an absolute path (no shell, no PATH lookup)");
+                problem(name, value, Why::PROGRAM);
                 continue;
             }
             actions.insert(class.to_string(), ActionCommand { option: name.clone(), argv });
@@ -179,6 +250,7 @@ impl Options {
                 recovery_window,
                 query_cluster,
                 state_dir,
+                lang,
             },
             problems,
         )
@@ -278,6 +350,30 @@ mod tests {
         assert!(o.action_for(&catalogue::RSC_STARTED, "st:1").is_some());
         assert!(o.action_for(&catalogue::RSC_STARTED, "web").is_none());
         assert!(o.action_for(&catalogue::NODE_LOST, "").is_some());
+    }
+
+    #[test]
+    fn lang_selects_the_language_and_a_bad_one_is_a_problem() {
+        assert_eq!(opts(&[]).0.lang, Lang::En);
+        let (o, problems) = opts(&[("lang", "ja")]);
+        assert_eq!((o.lang, problems.len()), (Lang::Ja, 0));
+        assert_eq!(opts(&[("lang", " JA ")]).0.lang, Lang::Ja);
+        assert_eq!(opts(&[("lang", "en")]).0.lang, Lang::En);
+        for bad in ["jp", "ja_JP.UTF-8", "日本語"] {
+            let (o, problems) = opts(&[("lang", bad), ("severity", "warning")]);
+            assert_eq!(o.lang, Lang::En, "{bad}: the default stays");
+            assert_eq!(o.min_severity, Severity::Warning, "{bad}: the other options still apply");
+            assert_eq!(problems, [Problem::new("lang", bad, Why::LANG)]);
+            assert_eq!(problems[0].error, "expected en or ja");
+        }
+    }
+
+    #[test]
+    fn every_refusal_is_worded_in_both_languages() {
+        for why in Why::ALL {
+            assert!(why.en.is_ascii() && !why.en.is_empty(), "{why:?}");
+            assert!(!why.ja.is_ascii(), "{why:?}");
+        }
     }
 
     #[test]

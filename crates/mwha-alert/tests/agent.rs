@@ -367,3 +367,127 @@ fn print_catalogue_and_misuse() {
 fn hostname() -> String {
     nix::unistd::gethostname().unwrap().to_string_lossy().into_owned()
 }
+
+/// `lang=ja`: the same line, with the same time, node and ID, in Japanese; one line of UTF-8.
+#[test]
+fn lang_ja_writes_the_same_line_in_japanese() {
+    let sandbox = Sandbox::new("alert-ja");
+    let syslog = Syslog::new(&sandbox);
+    let en = sandbox.path().join("en.log");
+    let ja = sandbox.path().join("ja.log");
+    expect(&run("monitor-not-running", en.to_str().unwrap(), &[], &syslog.path), 0, "lang=en");
+    expect(&run("monitor-not-running", ja.to_str().unwrap(), &[("lang", "ja")], &syslog.path), 0, "lang=ja");
+    let bytes = fs::read(&ja).unwrap();
+    let text = String::from_utf8(bytes).expect("UTF-8");
+    assert_eq!(text.matches('\n').count(), 1, "one line: {text:?}");
+    assert!(text.ends_with('\n'));
+    let line = text.trim_end_matches('\n');
+    let english = lines(&en).remove(0);
+    let head = |l: &str| l.splitn(4, ' ').take(3).collect::<Vec<_>>().join(" ");
+    assert_eq!(head(line), head(&english), "time, node and ID");
+    assert!(head(line).ends_with(" MWHA1001E"), "{line}");
+    assert!(
+        line.ends_with(" MWHA1001E リソース d がノード n1 で使用不可になりました: monitor (2s 間隔) の戻り値 7 (not running)"),
+        "{line}"
+    );
+
+    // Routing by severity and ID is the same in both languages.
+    let routed = sandbox.path().join("routed.log");
+    let r = |event: &str, options: &[(&str, &str)]| run(event, routed.to_str().unwrap(), options, &syslog.path);
+    expect(&r("monitor-not-running", &[("lang", "ja"), ("ids", "MWHA1013I")]), 0, "filtered out by ids");
+    expect(&r("stop-ok", &[("lang", "ja"), ("ids", "MWHA1013I")]), 0, "kept by ids");
+    expect(&r("start-ok", &[("lang", "ja"), ("severity", "warning")]), 0, "filtered out by severity");
+    expect(&r("node-lost-majority", &[("lang", "ja"), ("severity", "warning")]), 0, "kept by severity");
+    let got = lines(&routed);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].ends_with(" MWHA1013I リソース d がノード n1 で停止しました"), "{got:?}");
+    assert!(got[1].ends_with(&format!(" MWHA2001W ノード n3 がクラスターから離脱しました ({} で検知)", hostname())), "{got:?}");
+
+    // syslog recipients get the Japanese text too, with the same syslog severity.
+    expect(&run("fencing-failed", "syslog", &[("lang", "ja")], &syslog.path), 0, "syslog");
+    let records = syslog.records();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert!(records[0].starts_with("<26>mwha-alert["), "daemon.crit: {records:?}");
+    assert!(
+        records[0].contains("]: MWHA3002C ノード n2 のフェンシング (reboot) が rc -62 で失敗しました: Operation reboot of n2"),
+        "{records:?}"
+    );
+}
+
+#[test]
+fn an_unknown_lang_is_a_bad_option_and_the_event_is_still_delivered_in_english() {
+    let sandbox = Sandbox::new("alert-badlang");
+    let syslog = Syslog::new(&sandbox);
+    let log = sandbox.path().join("alerts.log");
+    let r = run("promote-ok", log.to_str().unwrap(), &[("lang", "jp")], &syslog.path);
+    expect(&r, 2, "bad lang");
+    let got = lines(&log);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].ends_with("MWHA9002E Invalid alert option lang=jp: expected en or ja"), "{got:?}");
+    assert!(got[1].ends_with("MWHA1021I Resource st promoted to primary on n2"), "{got:?}");
+    assert!(r.stderr.contains("MWHA9002E Invalid alert option lang=jp"), "Pacemaker's log gets it: {}", r.stderr);
+    // With lang=ja, another bad option is reported in Japanese (and in English on stderr).
+    let ja = sandbox.path().join("ja.log");
+    let r = run("promote-ok", ja.to_str().unwrap(), &[("lang", "ja"), ("severity", "loud")], &syslog.path);
+    expect(&r, 2, "bad severity, lang=ja");
+    let got = lines(&ja);
+    assert!(
+        got[0].ends_with(
+            "MWHA9002E アラートオプション severity=loud が不正です: info、warning、error、critical のいずれかを指定してください"
+        ),
+        "{got:?}"
+    );
+    assert!(got[1].ends_with("MWHA1021I リソース st がノード n2 でプライマリーに昇格しました"), "{got:?}");
+    assert!(r.stderr.contains("MWHA9002E Invalid alert option severity=loud: expected info"), "{}", r.stderr);
+}
+
+#[test]
+fn lang_ja_reports_a_lost_line_and_actions_in_japanese() {
+    let sandbox = Sandbox::new("alert-ja-lost");
+    let syslog = Syslog::new(&sandbox);
+    let r = run("monitor-not-running", sandbox.path().join("missing/a.log").to_str().unwrap(), &[("lang", "ja")], &syslog.path);
+    expect(&r, 1, "missing directory");
+    let records = syslog.records();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert!(records[0].contains("MWHA9001E ") && records[0].contains(" に書き込めませんでした: "), "{records:?}");
+    assert!(
+        records[0].contains("。元のメッセージ: ") && records[0].contains("MWHA1001E リソース d がノード n1 で使用不可になりました"),
+        "{records:?}"
+    );
+
+    let log = sandbox.path().join("alerts.log");
+    let seen = sandbox.path().join("seen");
+    let script = action_script(&sandbox, "notify", &format!("env | sort > {}", seen.display()));
+    let command = script.display().to_string();
+    let r = run(
+        "monitor-not-running",
+        log.to_str().unwrap(),
+        &[("lang", "ja"), ("action_unavailable", &command), ("state_dir", sandbox.path().join("state").to_str().unwrap())],
+        &syslog.path,
+    );
+    expect(&r, 0, "action, lang=ja");
+    let got = lines(&log);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        got[1].contains(&format!("MWHA5001I ノード {} で MWHA1001E のアクションが完了しました: {command} (終了コード 0、", hostname())),
+        "{got:?}"
+    );
+    let env = fs::read_to_string(&seen).unwrap();
+    assert!(env.lines().any(|l| l == "MWHA_ALERT_ID=MWHA1001E"), "{env}");
+    assert!(env.lines().any(|l| l == "MWHA_ALERT_EVENT=unavailable"), "{env}");
+    assert!(env.lines().any(|l| l == format!("MWHA_ALERT_LINE={}", got[0])), "the line as written:\n{env}");
+}
+
+#[test]
+fn the_japanese_catalogue_is_printed_and_equals_the_docs() {
+    let md = Command::new(AGENT).args(["--catalogue-md", "ja"]).output().unwrap();
+    assert_eq!(md.status.code(), Some(0));
+    let docs = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/messages.ja.md")).unwrap();
+    assert_eq!(String::from_utf8(md.stdout).expect("UTF-8"), docs);
+    let en = Command::new(AGENT).args(["--catalogue-md", "en"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&en.stdout).starts_with("# mwha-alert messages\n"));
+    let bad = Command::new(AGENT).args(["--catalogue-md", "fr"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let help = Command::new(AGENT).arg("--help").output().unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("  lang "), "--help lists lang");
+}
