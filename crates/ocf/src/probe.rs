@@ -22,6 +22,9 @@ impl Probe {
     pub fn parse(url: &str) -> Result<Probe> {
         let bad = |why: &str| OcfError::configured(format!("probe URL {url:?}: {why}"));
         let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("expected http://host:port/path or tcp://host:port"))?;
+        if scheme != "http" && scheme != "tcp" {
+            return Err(bad("only http:// and tcp:// are supported"));
+        }
         let (hostport, path) = match rest.find('/') {
             Some(i) => (&rest[..i], rest[i..].to_string()),
             None => (rest, "/".to_string()),
@@ -33,8 +36,7 @@ impl Probe {
         match scheme {
             "http" => Ok(Probe::Http { host, port, path }),
             "tcp" if path == "/" => Ok(Probe::Tcp { host, port }),
-            "tcp" => Err(bad("tcp probes take no path")),
-            _ => Err(bad("only http:// and tcp:// are supported")),
+            _ => Err(bad("tcp probes take no path")),
         }
     }
 
@@ -163,6 +165,8 @@ mod tests {
             let err = Probe::parse(bad).unwrap_err();
             assert_eq!(crate::exit::fault_of(&err).code(), 6, "{bad}");
         }
+        // The reason names the real problem.
+        assert!(Probe::parse("ftp://host/x").unwrap_err().to_string().contains("only http:// and tcp://"));
     }
 
     #[test]

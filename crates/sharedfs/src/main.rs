@@ -136,6 +136,10 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
 
 fn validate(_cx: &Ctx, p: &Params) -> Result<()> {
     // The syntax was checked while reading the parameters (6); nothing here touches the share.
+    // The user the I/O check runs as must exist on this node (2 otherwise, as start says).
+    if let Some(name) = &p.user {
+        ocf::spawn::RunAs::by_name(name)?;
+    }
     ocf::debug!("parameters for {} are valid", p.directory.display());
     Ok(())
 }

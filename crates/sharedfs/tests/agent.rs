@@ -539,5 +539,8 @@ fn validate_all_checks_syntax_only() {
     }
     let missing = Rsc { params: Vec::new(), ..Rsc::new(&lab, &absent) };
     expect_reason(&missing.run("validate-all", &[]), 6, "directory is required", "no directory");
+    // A user missing on this node is this node's problem (2), as start says.
+    let stranger = Rsc::new(&lab, &absent).with("user", "mwha-no-such-user");
+    expect_reason(&stranger.run("validate-all", &[]), 2, "does not exist", "a user missing here");
     assert!(!absent.exists() && !lab.run_dir().exists(), "validate-all touched nothing");
 }
