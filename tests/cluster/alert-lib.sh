@@ -29,9 +29,14 @@ alert_lab() {
     [ -x "$ALERT_BIN" ] || { echo "FAIL - $ALERT_BIN is not installed (make install)"; exit 1; }
     trap 'alert_dump; "$lab" down >/dev/null 2>&1' EXIT
     "$lab" down >/dev/null 2>&1
-    "$lab" up "$1" || exit 1
+    "$lab" up "$1" || { echo "FAIL - lab up $1"; exit 1; }
     local k
-    for ((k = 1; k <= $1; k++)); do prepare_node "n$k"; done
+    for ((k = 1; k <= $1; k++)); do check "n$k: the alert agent's directories" prepare_node "n$k"; done
+    check "pcs alert create: mwha-alert with the file recipient $ALERT_LOG" register_alert
+    [ "$failed" -eq 0 ] || { finish; exit 1; }
+}
+
+register_alert() {
     on n1 pcs alert create id=mwha path="$ALERT_BIN" description="mwha operator messages" &&
         on n1 pcs alert recipient add mwha id=mwha-log value="$ALERT_LOG"
 }
@@ -51,10 +56,13 @@ alert_log() { on "$1" cat "$ALERT_LOG" 2>/dev/null; }
 has_line() { alert_log "$1" | grep -Eq -- "$2"; }
 # lines NODE ERE: how many lines of NODE's alert log match ERE.
 lines() { alert_log "$1" | grep -Ec -- "$2"; }
-# all_well_formed NODE: every line is "<UTC time> <node> MWHAnnnn[IWEC] <text>".
+# all_well_formed NODE: NODE's alert log has lines, and every one is
+# "<UTC time> <node> MWHAnnnn[IWEC] <text>".
 all_well_formed() {
-    local bad line
-    bad=$(alert_log "$1" | grep -Ev '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{12}Z n[1-3] MWHA[0-9]{4}[IWEC] [A-Z]')
+    local log bad line
+    log=$(alert_log "$1") || { echo "#   no alert log on $1"; return 1; }
+    [ -n "$log" ] || { echo "#   the alert log on $1 is empty"; return 1; }
+    bad=$(grep -Ev '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{12}Z n[1-3] MWHA[0-9]{4}[IWEC] [A-Z]' <<<"$log")
     [ -z "$bad" ] && return 0
     while IFS= read -r line; do echo "#   malformed: $line"; done <<<"$bad"
     return 1
@@ -69,6 +77,22 @@ fail_count() {
 }
 # fail_monitor NODE RSC: make ocf:pacemaker:Dummy's next monitor report "not running".
 fail_monitor() { on "$1" rm -f "/run/Dummy-$2.state"; }
+
+# no_log_line NODE ERE [FILE...]: NODE's alert log (or FILEs on NODE) exist, and no line matches ERE.
+no_log_line() {
+    local n=$1 ere=$2
+    shift 2
+    [ $# -gt 0 ] || set -- "$ALERT_LOG"
+    lacks "$ere" on "$n" cat "$@"
+}
+# no_constraint NODE ERE: NODE reads the constraints from its CIB, and none matches ERE.
+no_constraint() { lacks "$2" on "$1" cibadmin -Q -o constraints; }
+
+# pacemaker_logs: every node's pacemaker.log (kept across kill/start); fails if one is missing.
+pacemaker_logs() {
+    local n
+    for n in $("$lab" nodes | cut -f1); do cat "$("$lab" dir "$n")/var/log/pacemaker/pacemaker.log" || return 1; done
+}
 
 # elapsed: seconds since the test began, for the final line.
 elapsed() { echo "$((SECONDS - t_start))s"; }

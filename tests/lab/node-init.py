@@ -1,10 +1,13 @@
 """PID 1 of one lab node (run by tests/lab/lab; stdlib only).
 
 Usage (inside fresh mount/UTS/IPC/PID namespaces and the node's netns):
-    python3 -I node-init.py NODE NODE_DIR
+    python3 -I node-init.py NODE NODE_DIR [CHECKOUT]
 
 1. sets the hostname, bind-mounts the node's private directories from
-   NODE_DIR, mounts fresh tmpfs on /tmp, /dev/shm and /run;
+   NODE_DIR, mounts fresh tmpfs on /tmp, /dev/shm and /run, then bind-mounts
+   the checkout CHECKOUT (read-only) at its own path again, because the tests
+   run its files inside the node and it may live under /tmp, /run or /opt,
+   which the node covers; creates /run/lab-init.ready when all this is done;
 2. starts `corosync -f`, waits until `corosync-cfgtool -s` answers, then
    starts `pacemakerd -f`;
 3. reaps every child (daemons that agents double-fork end up here) until it
@@ -22,6 +25,8 @@ import sys
 import time
 
 NODE, ND = sys.argv[1], sys.argv[2]
+CHECKOUT = sys.argv[3] if len(sys.argv) > 3 else None
+READY = "/run/lab-init.ready"  # tests/lab/lab waits for it (the node's /run only)
 SANE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 ENV = {"PATH": SANE_PATH, "HOME": "/root", "LANG": "C.UTF-8", "LAB_NODE": NODE}
 STOP_TIMEOUT = float(os.environ.get("LAB_STOP_TIMEOUT", "120"))
@@ -56,7 +61,7 @@ def log(msg):
     print(f"{time.strftime('%H:%M:%S')} init[{NODE}]: {msg}", flush=True)
 
 
-def spawn(argv, out="/dev/null"):
+def spawn(argv, out="/dev/null", pass_fd=None):
     """Start argv with stdin=/dev/null, stdout+stderr appended to out
     (out=None: keep ours, i.e. the node's init.log)."""
     actions = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0)]
@@ -65,8 +70,14 @@ def spawn(argv, out="/dev/null"):
             (os.POSIX_SPAWN_OPEN, 1, out, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
             (os.POSIX_SPAWN_DUP2, 1, 2),
         ]
-    return os.posix_spawnp(argv[0], argv, ENV, file_actions=actions,
-                           setsigmask=(), setsigdef=SIGS)
+    if pass_fd is not None:  # kept open (same number) in the child
+        os.set_inheritable(pass_fd, True)
+    try:
+        return os.posix_spawnp(argv[0], argv, ENV, file_actions=actions,
+                               setsigmask=(), setsigdef=SIGS)
+    finally:
+        if pass_fd is not None:
+            os.set_inheritable(pass_fd, False)
 
 
 def reap():
@@ -109,19 +120,40 @@ def wait_pid(pid, timeout):
     return EXITED.pop(pid)
 
 
-def run(argv):
-    status = wait_pid(spawn(argv, None), 60)
+def run(argv, pass_fd=None):
+    status = wait_pid(spawn(argv, None, pass_fd), 60)
     if status is None or os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"init[{NODE}]: failed: {' '.join(argv)}")
 
 
+def mount_checkout(fd):
+    """The checkout, opened before the node's own mounts could hide it, at
+    its own path again (read-only: the tests only read and run its files)."""
+    os.makedirs(CHECKOUT, exist_ok=True)
+    src = f"/proc/self/fd/{fd}"  # mount's own table: the fd is inherited
+    run(["mount", "--no-canonicalize", "--bind", src, CHECKOUT], pass_fd=fd)
+    run(["mount", "--no-canonicalize", "-o", "remount,bind,ro", CHECKOUT])
+    os.close(fd)
+    if not os.path.isfile(os.path.join(CHECKOUT, "tests/lab/lab")):
+        raise SystemExit(f"init[{NODE}]: the checkout {CHECKOUT} is not visible after the bind mount")
+    log(f"checkout {CHECKOUT} mounted read-only")
+
+
 def setup():
     socket.sethostname(NODE)
+    checkout_fd = None
+    if CHECKOUT:
+        try:
+            checkout_fd = os.open(CHECKOUT, os.O_PATH | os.O_DIRECTORY)
+        except OSError as e:
+            raise SystemExit(f"init[{NODE}]: cannot open the checkout {CHECKOUT}: {e}")
     for rel, dst in BINDS:
         run(["mount", "--bind", os.path.join(ND, rel), dst])
     for dst, mode in TMPFS:
         run(["mount", "-t", "tmpfs", "-o", f"mode={mode},nosuid,nodev",
              "lab-" + os.path.basename(dst), dst])
+    if checkout_fd is not None:
+        mount_checkout(checkout_fd)
     hac = pwd.getpwnam("hacluster")
     hac_uid, hac_gid = hac.pw_uid, grp.getgrnam("haclient").gr_gid
     for path, mode, uid, gid in [
@@ -134,6 +166,8 @@ def setup():
         os.makedirs(path, exist_ok=True)
         os.chown(path, uid, gid)
         os.chmod(path, mode)
+    with open(READY, "w") as f:
+        f.write(f"{os.getpid()}\n")
     reap()
 
 
