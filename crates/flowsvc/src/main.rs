@@ -8,12 +8,17 @@
 //!   product's user; verify nothing is left, remove a stale PID file.
 //! - monitor: the main PID (children die and are restarted by it: not a failure); depth 10
 //!   `fsctrl status`; depth 20 `probe_url`.
+//! - watcher (`watch.rs`, `ocf::watch`): after start, and from a monitor that finds the service
+//!   running, this binary as `flowsvc __watch INSTANCE` waits on the main process and reports
+//!   its exit to Pacemaker at once; stop ends it first.
 
 #![cfg_attr(not(test), no_main)]
 
 mod params;
 mod warp;
+mod watch;
 
+use std::ffi::OsStr;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -30,7 +35,26 @@ use ocf::{fsio, info, warn};
 use params::{Params, META};
 use warp::MainProcess;
 
-ocf::agent_main!(Agent::<Params>::new(&META).start(start).stop(stop).monitor(monitor).validate(validate));
+ocf::agent_main!(Entry(Agent::<Params>::new(&META).start(start).stop(stop).monitor(monitor).validate(validate)));
+
+/// The agent, or its crash watcher (`flowsvc __watch INSTANCE`, started by the agent).
+#[cfg_attr(test, allow(dead_code))]
+struct Entry(Agent<Params>);
+
+impl Entry {
+    #[cfg_attr(test, allow(dead_code))]
+    fn exit_code(self) -> u8 {
+        if std::env::args_os().nth(1).as_deref() == Some(OsStr::new(ocf::watch::WATCH_ARG)) {
+            return ocf::watch::main(META.name, std::env::args_os().skip(2));
+        }
+        self.0.exit_code()
+    }
+
+    #[cfg(test)]
+    fn action_mismatches(&self) -> Vec<String> {
+        self.0.action_mismatches()
+    }
+}
 
 fn start(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
@@ -38,6 +62,7 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
     let user = warp::run_as(p, cx.deadline())?;
     if let MainProcess::Running(main) = warp::main_process(p, &view) {
         info!("flow service already running as pid {}", main.pid);
+        watch::arm(cx, p, main, &view);
         return Ok(());
     }
     let old_scope = LaunchScope::load(&state(cx));
@@ -82,10 +107,22 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
         })?;
         info!("probe_url answers after {:.1}s", deadline.elapsed().as_secs_f64());
     }
+    // A main process that writes its PID file and dies at once must not pass for started: it
+    // has to stay up a moment (a monitor right after start would otherwise be the first to see).
+    deadline.sleep(START_SETTLE.min(deadline.remaining() / 2));
+    if !main.is_alive() {
+        bail!("the flow service (pid {}) exited right after it started (see {})", main.pid, p.console_log.display());
+    }
+    watch::arm(cx, p, main, &view);
     Ok(())
 }
 
+/// How long the main process must stay up after it is found before start reports success.
+const START_SETTLE: Duration = Duration::from_millis(1000);
+
 fn stop(cx: &Ctx, p: &Params) -> Result<()> {
+    // First of all: a watcher must not report what this stop does.
+    watch::stand_down(cx);
     // The PID file may be unreadable (storage gone): then the process table alone must do.
     let view = warp::look(p, &cx.deadline().split(0.2))
         .inspect_err(|err| warn!("{err:#}; finding the service's processes from the process table"))
@@ -142,6 +179,7 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
         }
     }
     ocf::debug!("flow service running as pid {}", main.pid);
+    watch::arm(cx, p, main, &view);
     Ok(Status::Running)
 }
 

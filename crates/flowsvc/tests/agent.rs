@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use testkit::{run_agent, AgentRun, Sandbox, Warp};
 
+mod fakecrm;
+use fakecrm::FakeCrm;
+
 const AGENT: &str = env!("CARGO_BIN_EXE_flowsvc");
 const PRODUCT_USER: &str = "mwhatest";
 
@@ -15,13 +18,19 @@ fn agent() -> &'static Path {
 }
 
 /// Runs the agent with its per-boot state (`/run/mwha`) in the sandbox of the install folder,
-/// so parallel tests never share a launch scope.
+/// so parallel tests never share a launch scope, and with a fake `crm_resource` there, so a
+/// watcher never reaches a real cluster.
 fn agent_run(action: &str, params: &[(&str, &str)], extra: &[(&str, &str)]) -> AgentRun {
-    let run_dir = params.iter().find(|(k, _)| *k == "install_dir").map(|(_, dir)| Path::new(dir).with_file_name("run"));
-    let run_dir = run_dir.map(|d| d.display().to_string());
+    let sandbox = params.iter().find(|(k, _)| *k == "install_dir").and_then(|(_, dir)| Path::new(dir).parent());
+    let sandbox = sandbox.filter(|d| d.starts_with(std::env::temp_dir()) && d.is_dir());
+    let run_dir = sandbox.map(|d| d.join("run").display().to_string());
+    let crm = sandbox.map(|d| FakeCrm::in_dir(d).hook());
     let mut env: Vec<(&str, &str)> = extra.to_vec();
     if let Some(dir) = &run_dir {
         env.push(("MWHA_RUN_DIR", dir));
+    }
+    if let Some((hook, program)) = &crm {
+        env.push((hook, program));
     }
     run_agent(agent(), action, "warp", params, &env)
 }
@@ -123,6 +132,10 @@ fn pid_reuse_by_a_process_born_after_the_pid_file() {
     let script = warp.install_dir.join("server/lib/lookalike.py");
     let mut lookalike = std::process::Command::new("python3").args(["-c", "import time; time.sleep(600)"]).arg(&script).spawn().unwrap();
     let pid = lookalike.id() as i32;
+    // Right after exec the kernel may still show an empty command line for a moment.
+    let script_s = script.display().to_string();
+    assert!(testkit::wait_until(Duration::from_secs(5), || fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&script_s))));
     let mtime = fs::metadata(warp.pidfile()).unwrap().modified().unwrap();
     fs::write(warp.pidfile(), format!("{pid}\n")).unwrap();
     fs::File::options().write(true).open(warp.pidfile()).unwrap().set_modified(mtime).unwrap();

@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use testkit::{alive, in_private_pid_namespace, run_agent, AgentRun, Bystander, Sandbox, Warp};
 
+mod fakecrm;
+use fakecrm::FakeCrm;
+
 const AGENT: &str = env!("CARGO_BIN_EXE_flowsvc");
 
 /// Runs the agent with its per-boot state in the sandbox beside install_dir.
@@ -20,8 +23,10 @@ fn run(action: &str, install: &Path, extra_params: &[(&str, &str)], env: &[(&str
     let run_dir = install.with_file_name("run").display().to_string();
     let mut params = vec![("install_dir", install_s.as_str())];
     params.extend_from_slice(extra_params);
+    let (hook, crm) = FakeCrm::in_dir(install.parent().unwrap()).hook();
     let mut env = env.to_vec();
     env.push(("MWHA_RUN_DIR", &run_dir));
+    env.push((hook, &crm));
     run_agent(Path::new(AGENT), action, "warp", &params, &env)
 }
 

@@ -12,6 +12,8 @@ use std::ffi::OsString;
 pub const RUN_DIR: &str = "MWHA_RUN_DIR";
 /// The program run instead of `crm_attribute`.
 pub const CRM_ATTRIBUTE: &str = "MWHA_CRM_ATTRIBUTE";
+/// The program run instead of `crm_resource` (the crash watcher's report and query).
+pub const CRM_RESOURCE: &str = "MWHA_CRM_RESOURCE";
 /// The socket written instead of `/dev/log`.
 pub const SYSLOG_SOCKET: &str = "MWHA_SYSLOG_SOCKET";
 /// warp-fixup's crash tests: a pause (ms) between the steps of every atomic write.

@@ -51,3 +51,4 @@ pub mod sockets;
 pub mod spawn;
 pub mod state;
 mod sys;
+pub mod watch;
