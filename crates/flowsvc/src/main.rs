@@ -18,7 +18,6 @@ mod params;
 mod warp;
 mod watch;
 
-use std::ffi::OsStr;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -35,26 +34,13 @@ use ocf::{fsio, info, warn};
 use params::{Params, META};
 use warp::MainProcess;
 
-ocf::agent_main!(Entry(Agent::<Params>::new(&META).start(start).stop(stop).monitor(monitor).validate(validate)));
-
-/// The agent, or its crash watcher (`flowsvc __watch INSTANCE`, started by the agent).
-#[cfg_attr(test, allow(dead_code))]
-struct Entry(Agent<Params>);
-
-impl Entry {
-    #[cfg_attr(test, allow(dead_code))]
-    fn exit_code(self) -> u8 {
-        if std::env::args_os().nth(1).as_deref() == Some(OsStr::new(ocf::watch::WATCH_ARG)) {
-            return ocf::watch::main(META.name, std::env::args_os().skip(2));
-        }
-        self.0.exit_code()
-    }
-
-    #[cfg(test)]
-    fn action_mismatches(&self) -> Vec<String> {
-        self.0.action_mismatches()
-    }
-}
+// `flowsvc __watch INSTANCE`: the crash watcher the agent leaves after start.
+ocf::agent_main!(Agent::<Params>::new(&META)
+    .start(start)
+    .stop(stop)
+    .monitor(monitor)
+    .validate(validate)
+    .helper(ocf::watch::WATCH_ARG, |args| ocf::watch::main(META.name, args)));
 
 fn start(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();

@@ -139,6 +139,8 @@ impl Ctx {
 }
 
 pub type Handler<P> = fn(&Ctx, &P) -> Result<()>;
+/// A helper mode of the agent's own binary: its arguments after the hidden first one, its exit code.
+pub type HelperMain = fn(Vec<std::ffi::OsString>) -> u8;
 pub type Monitor<P> = fn(&Ctx, &P) -> Result<Status>;
 
 /// An agent: its description and one handler per action it implements.
@@ -151,11 +153,12 @@ pub struct Agent<P> {
     promote: Option<Handler<P>>,
     demote: Option<Handler<P>>,
     notify: Option<Handler<P>>,
+    helpers: Vec<(&'static str, HelperMain)>,
 }
 
 impl<P: AgentParams> Agent<P> {
     pub fn new(meta: &'static AgentMeta) -> Agent<P> {
-        Agent { meta, start: None, stop: None, monitor: None, validate: None, promote: None, demote: None, notify: None }
+        Agent { meta, start: None, stop: None, monitor: None, validate: None, promote: None, demote: None, notify: None, helpers: Vec::new() }
     }
     pub fn start(mut self, h: Handler<P>) -> Self {
         self.start = Some(h);
@@ -183,6 +186,12 @@ impl<P: AgentParams> Agent<P> {
     }
     pub fn notify(mut self, h: Handler<P>) -> Self {
         self.notify = Some(h);
+        self
+    }
+    /// A helper the agent runs as its own binary with the hidden first argument `arg` (an I/O
+    /// child that may hang on a share, a crash watcher): `run` gets the rest of the arguments.
+    pub fn helper(mut self, arg: &'static str, run: HelperMain) -> Self {
+        self.helpers.push((arg, run));
         self
     }
 
@@ -222,6 +231,10 @@ impl<P: AgentParams> Agent<P> {
 
     /// Like [`Agent::run`], as a number (for [`agent_main!`](crate::agent_main)).
     pub fn exit_code(self) -> u8 {
+        let first = std::env::args_os().nth(1);
+        if let Some((_, run)) = self.helpers.iter().find(|(arg, _)| first.as_deref() == Some(std::ffi::OsStr::new(arg))) {
+            return run(std::env::args_os().skip(2).collect());
+        }
         let action = std::env::args().nth(1).unwrap_or_default();
         match action.as_str() {
             "meta-data" => {

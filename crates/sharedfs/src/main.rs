@@ -19,7 +19,6 @@ mod iocheck;
 mod mount;
 mod params;
 
-use std::ffi::OsStr;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -35,27 +34,13 @@ use params::{human, OnHang, Params, META};
 /// The state file that makes the next stop fail (on_hang=fence): the "poison pill".
 const HUNG: &str = "hung";
 
-ocf::agent_main!(Entry(Agent::<Params>::new(&META).start(start).stop(stop).monitor(monitor).validate(validate)));
-
-/// The agent, or the I/O child of its checks (see iocheck.rs): this binary with a hidden first
-/// argument.
-#[cfg_attr(test, allow(dead_code))]
-struct Entry(Agent<Params>);
-
-impl Entry {
-    #[cfg_attr(test, allow(dead_code))]
-    fn exit_code(self) -> u8 {
-        if std::env::args_os().nth(1).as_deref() == Some(OsStr::new(iocheck::CHILD_ARG)) {
-            return iocheck::child_main(std::env::args_os().skip(2));
-        }
-        self.0.exit_code()
-    }
-
-    #[cfg(test)]
-    fn action_mismatches(&self) -> Vec<String> {
-        self.0.action_mismatches()
-    }
-}
+// The I/O child of the checks (see iocheck.rs) is this binary with a hidden first argument.
+ocf::agent_main!(Agent::<Params>::new(&META)
+    .start(start)
+    .stop(stop)
+    .monitor(monitor)
+    .validate(validate)
+    .helper(iocheck::CHILD_ARG, iocheck::child_main));
 
 fn start(cx: &Ctx, p: &Params) -> Result<()> {
     let state = resource_state(cx);
