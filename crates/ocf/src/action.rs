@@ -158,7 +158,17 @@ pub struct Agent<P> {
 
 impl<P: AgentParams> Agent<P> {
     pub fn new(meta: &'static AgentMeta) -> Agent<P> {
-        Agent { meta, start: None, stop: None, monitor: None, validate: None, promote: None, demote: None, notify: None, helpers: Vec::new() }
+        Agent {
+            meta,
+            start: None,
+            stop: None,
+            monitor: None,
+            validate: None,
+            promote: None,
+            demote: None,
+            notify: None,
+            helpers: Vec::new(),
+        }
     }
     pub fn start(mut self, h: Handler<P>) -> Self {
         self.start = Some(h);
