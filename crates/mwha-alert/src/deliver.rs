@@ -14,7 +14,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -72,16 +72,7 @@ fn ensure_plain_file(meta: &std::fs::Metadata) -> Result<()> {
         bail!("is a symbolic link: not followed");
     }
     if !kind.is_file() {
-        let what = if kind.is_fifo() {
-            "a FIFO"
-        } else if kind.is_char_device() || kind.is_block_device() {
-            "a device"
-        } else if kind.is_dir() {
-            "a directory"
-        } else {
-            "a socket"
-        };
-        bail!("is {what}, not a plain file: not written");
+        bail!("is {}, not a plain file: not written", ocf::fsio::file_kind(&kind));
     }
     // Another name could be any file the alert agent may write (the CIB is hacluster's too).
     if meta.nlink() > 1 {

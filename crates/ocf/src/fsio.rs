@@ -21,6 +21,25 @@ pub fn bounded<T: Send + 'static>(deadline: &Deadline, what: &str, work: impl Fn
     rx.recv_timeout(deadline.remaining()).map_err(|_| TimedOut::error(&format!("{what} (hung storage?)"), deadline.elapsed()))
 }
 
+/// What a file that is not a regular file is, for messages: "a directory", "a FIFO", "a device",
+/// "a socket", "a symbolic link" or "a special file".
+pub fn file_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a special file"
+    }
+}
+
 /// Whether `path` exists (as anything), under a deadline.
 pub fn exists(deadline: &Deadline, path: &Path) -> Result<bool> {
     let owned = path.to_path_buf();
