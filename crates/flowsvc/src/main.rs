@@ -7,7 +7,9 @@
 //!   what carries the launch ID of the start (children that left with setsid), all as the
 //!   product's user; verify nothing is left, remove a stale PID file.
 //! - monitor: the main PID (children die and are restarted by it: not a failure); depth 10
-//!   `fsctrl status`; depth 20 `probe_url`.
+//!   `fsctrl status`, asked again for up to `child_restart_grace` while it reports a service
+//!   down and the main process runs (meanwhile it may be restarting that child); depth 20
+//!   `probe_url`.
 //! - watcher (`watch.rs`, `ocf::watch`): after start, and from a monitor that finds the service
 //!   running, this binary as `flowsvc __watch INSTANCE` waits on the main process and reports
 //!   its exit to Pacemaker at once; stop ends it first.
@@ -18,7 +20,7 @@ mod params;
 mod warp;
 mod watch;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use ocf::action::{Agent, Ctx};
@@ -148,7 +150,12 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
             let scope = LaunchScope::load(&state(cx));
             let left = warp::leftovers(p, &view, scope.as_ref());
             match stopped {
-                _ if !left.is_empty() => bail!("main process is gone but flow-service processes {left:?} remain"),
+                // Say why the main process is not found: a PID file gone with an unmounted share
+                // names the share, the likeliest cause.
+                _ if !left.is_empty() => match &stopped {
+                    MainProcess::Stale { why, .. } => bail!("{why}; flow-service processes {left:?} remain"),
+                    _ => bail!("no PID file {}; flow-service processes {left:?} remain", p.pidfile.display()),
+                },
                 MainProcess::Stale { why, .. } if !cx.is_probe() => bail!("flow service is not running: {why}"),
                 MainProcess::Stale { why, .. } => info!("not running: {why}"),
                 _ => {}
@@ -157,7 +164,7 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
         }
     };
     if cx.check_level() >= 10 {
-        check_fsctrl(cx, p)?;
+        check_fsctrl(cx, p, &main)?;
     }
     if cx.check_level() >= 20 {
         if let Some(probe) = &p.probe_url {
@@ -243,17 +250,120 @@ fn state(cx: &Ctx) -> StateDir {
     StateDir::new(META.name, cx.instance())
 }
 
-/// `fsctrl status` for the whole service or per configured service, each bounded.
-fn check_fsctrl(cx: &Ctx, p: &Params) -> Result<()> {
+/// `fsctrl status` for the whole service or per configured service, each bounded; one
+/// [`RestartGrace`] for all of them.
+fn check_fsctrl(cx: &Ctx, p: &Params, main: &ProcRef) -> Result<()> {
     let user = warp::run_as(p, cx.deadline())?;
     let names: Vec<Option<&str>> = if p.services.is_empty() { vec![None] } else { p.services.iter().map(|s| Some(s.as_str())).collect() };
+    let mut grace = RestartGrace::new(p.child_restart_grace);
     for name in names {
         let mut cmd = warp::command(p, p.fsctrl.clone()).arg("status");
         if let Some(name) = name {
             cmd = cmd.arg(name);
         }
         let label = format!("fsctrl status{}", name.map(|n| format!(" {n}")).unwrap_or_default());
-        cx.deep_check(&label, || spawn::bounded(Some(&user), &cmd, &cx.deadline().split(0.8))?.check(&label))?;
+        cx.deep_check(&label, || fsctrl_status(cx, &user, &cmd, &label, main, &mut grace))?;
     }
     Ok(())
+}
+
+/// How often `fsctrl status` is asked again while a child may be restarting.
+const FSCTRL_RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// One `fsctrl status [NAME]` check. The main process restarts a child that dies and fsctrl
+/// reports it down meanwhile (guide: プロセス監視 (2)), so an answer other than running is asked
+/// again while the main process runs, within the grace; a hung fsctrl stays a timeout (which
+/// `check_timeouts_tolerated` may pass), a failure never becomes one.
+fn fsctrl_status(
+    cx: &Ctx,
+    user: &spawn::RunAs,
+    cmd: &spawn::CommandLine,
+    label: &str,
+    main: &ProcRef,
+    grace: &mut RestartGrace,
+) -> Result<()> {
+    let deadline = cx.deadline();
+    let mut asked = 0;
+    deadline.wait_for(label, FSCTRL_RETRY_PAUSE, || {
+        let answer = spawn::bounded(Some(user), cmd, &deadline.split(0.8))?;
+        asked += 1;
+        let failure = match answer.check(label) {
+            Ok(()) if asked > 1 => {
+                info!("{label} answers running again {:.1}s after it first did not", grace.waited().as_secs_f64());
+                return Ok(Some(()));
+            }
+            Ok(()) => return Ok(Some(())),
+            Err(err) if ocf::deadline::is_timeout(&err) => return Err(err),
+            Err(err) => err,
+        };
+        if !main.is_alive() {
+            return Err(failure.context(format!("the main process (pid {}) is gone", main.pid)));
+        }
+        if !grace.ask_again(deadline, answer.elapsed) {
+            return Err(match asked {
+                1 => failure,
+                _ => anyhow::anyhow!("{failure:#} (still {:.1}s later)", grace.waited().as_secs_f64()),
+            });
+        }
+        if asked == 1 {
+            info!(
+                "{failure:#}; the main process (pid {}) runs and restarts dead children: asking again for up to {:.1}s",
+                main.pid,
+                grace.left().min(deadline.remaining()).as_secs_f64()
+            );
+        }
+        Ok(None)
+    })
+}
+
+/// The window in which `fsctrl status` is asked again: `child_restart_grace` from the first
+/// answer that was not running (how long a restart takes is not stated by the vendor).
+struct RestartGrace {
+    grace: Duration,
+    opened: Option<Instant>,
+}
+
+impl RestartGrace {
+    fn new(grace: Duration) -> RestartGrace {
+        RestartGrace { grace, opened: None }
+    }
+
+    /// After an answer that was not running and took `took`: whether to ask again, that is
+    /// whether the grace is not over yet (so the last answer comes after the whole grace) and
+    /// the op leaves time for the pause and an answer as slow as this one.
+    fn ask_again(&mut self, deadline: &ocf::deadline::Deadline, took: Duration) -> bool {
+        let now = Instant::now();
+        let opened = *self.opened.get_or_insert(now);
+        now < opened + self.grace && now + FSCTRL_RETRY_PAUSE + took < deadline.end()
+    }
+
+    /// Since the first answer that was not running.
+    fn waited(&self) -> Duration {
+        self.opened.map_or(Duration::ZERO, |opened| opened.elapsed())
+    }
+
+    /// What is left of the grace.
+    fn left(&self) -> Duration {
+        self.grace.saturating_sub(self.waited())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ocf::deadline::Deadline;
+
+    #[test]
+    fn the_grace_opens_at_the_first_failure_and_never_outlasts_the_op() {
+        let op = Deadline::after(Duration::from_secs(20));
+        assert!(!RestartGrace::new(Duration::ZERO).ask_again(&op, Duration::ZERO), "0: report at once");
+        let mut grace = RestartGrace::new(Duration::from_secs(5));
+        assert_eq!(grace.waited(), Duration::ZERO, "not opened before a failure");
+        assert!(grace.ask_again(&op, Duration::from_millis(100)));
+        assert!(grace.left() <= Duration::from_secs(5));
+        // An answer as slow as the last one would not fit in what is left of the op.
+        assert!(!grace.ask_again(&op, Duration::from_secs(20)));
+        let short_op = Deadline::after(Duration::from_millis(300));
+        assert!(!RestartGrace::new(Duration::from_secs(60)).ask_again(&short_op, Duration::ZERO), "the op ends before the next question");
+    }
 }

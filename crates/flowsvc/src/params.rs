@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Result;
 use ocf::exit::OcfError;
@@ -26,9 +27,9 @@ watches the main process named by the PID file: a PID counts only if that proces
 product's user, mentions install_dir and started no later than the PID file was written, so a \
 stale or reused PID never reads as running. install_dir and data_dir may not be / or a system \
 folder such as /usr or /opt. A dead child process is restarted by the \
-main process and is not a failure. OCF_CHECK_LEVEL=10 adds 'fsctrl status' per service, \
-OCF_CHECK_LEVEL=20 adds probe_url. A probe on a node where install_dir or data_dir is absent \
-(shared folder not mounted there) reports 'not running'. With watcher=true (the default) a crash of the main \
+main process and is not a failure. OCF_CHECK_LEVEL=10 adds 'fsctrl status' per service (a service reported \
+down while the main process runs is asked again for up to child_restart_grace), OCF_CHECK_LEVEL=20 adds probe_url. A probe on a node where install_dir or data_dir is absent \
+(shared folder not mounted there) reports 'not running'. With watcher=true (off by default) a crash of the main \
 process is reported to Pacemaker at once instead of at the next monitor. Recommended timeouts: start 180s (Java \
 start-up is slow), stop 120s, monitor 30s every 15s.",
     params: PARAMS,
@@ -74,6 +75,17 @@ static SERVICES: Param<Vec<String>> = Param::words(
     "Space-separated service names checked with 'fsctrl status NAME' at OCF_CHECK_LEVEL 10 (e.g. 'FlowService Schedule'). \
 Empty: one 'fsctrl status' for the whole flow service.",
 );
+static CHILD_RESTART_GRACE: Param<Duration> = Param::duration(
+    "child_restart_grace",
+    "How long fsctrl may report a restarting service down",
+    "The main process restarts a child service that dies, and meanwhile 'fsctrl status' reports it down. When 'fsctrl \
+status' (OCF_CHECK_LEVEL 10) answers anything but running while the main process runs, monitor asks again every 0.5 s \
+for up to this long (one window for all services, cut to the monitor's timeout) and reports the failure only if the \
+answer is still not running then; a main process that is gone fails at once. How long a restart takes is not stated \
+by the vendor; check your install (the time from a child's death to 'fsctrl status NAME' answering running again) and \
+allow for a slow JVM start. Pacemaker's time syntax (10s, 500ms); 0: report at once.",
+)
+.default("10s");
 static PROBE_URL: Param<Probe> = Param::custom(
     "probe_url",
     "Health probe of the flow service",
@@ -126,6 +138,7 @@ static PARAMS: &[&ParamSpec] = &[
     PIDFILE.spec(),
     FSCTRL.spec(),
     SERVICES.spec(),
+    CHILD_RESTART_GRACE.spec(),
     PROBE_URL.spec(),
     CONSOLE_LOG.spec(),
     THREAD_DUMP.spec(),
@@ -143,6 +156,8 @@ pub struct Params {
     pub pidfile: PathBuf,
     pub fsctrl: PathBuf,
     pub services: Vec<String>,
+    /// How long a "not running" from fsctrl is asked again while the main process runs.
+    pub child_restart_grace: Duration,
     pub probe_url: Option<Probe>,
     pub console_log: PathBuf,
     pub environment: Vec<(OsString, OsString)>,
@@ -161,6 +176,7 @@ impl AgentParams for Params {
             console_log: v.opt(&CONSOLE_LOG)?.unwrap_or_else(|| data_dir.join("log/flowsvc-console.log")),
             user: v.opt(&USER)?,
             services: v.opt(&SERVICES)?.unwrap_or_default(),
+            child_restart_grace: v.get(&CHILD_RESTART_GRACE)?,
             probe_url: v.opt(&PROBE_URL)?,
             environment: v.opt(&ENVIRONMENT)?.unwrap_or_default(),
             thread_dump: v.get(&THREAD_DUMP)?,
@@ -223,6 +239,7 @@ mod tests {
             &[("install_dir", "/")],
             &[("install_dir", "/opt/warp"), ("data_dir", "/var")],
             &[("install_dir", "/opt/warp"), ("environment", "NOEQUALS")],
+            &[("install_dir", "/opt/warp"), ("child_restart_grace", "a while")],
         ] {
             let err = parse(vars).unwrap_err();
             assert_eq!(ocf::exit::fault_of(&err).code(), 6, "{vars:?}");
@@ -240,6 +257,7 @@ mod tests {
                 ("pidfile", "/run/warp/main.pid"),
                 ("fsctrl", "/opt/warp-tools/fsctrl"),
                 ("services", "FlowService Schedule"),
+                ("child_restart_grace", "3s"),
                 ("probe_url", "tcp://127.0.0.1:28080"),
                 ("console_log", "/var/log/warp/console.log"),
                 ("thread_dump", "yes"),
@@ -251,6 +269,7 @@ mod tests {
         assert_eq!(p.user.as_deref(), Some("warp"));
         assert_eq!((p.pidfile, p.fsctrl), (PathBuf::from("/run/warp/main.pid"), PathBuf::from("/opt/warp-tools/fsctrl")));
         assert_eq!(p.services, ["FlowService", "Schedule"]);
+        assert_eq!(p.child_restart_grace, Duration::from_secs(3));
         assert_eq!(p.probe_url, Some(Probe::Tcp { host: "127.0.0.1".into(), port: 28080 }));
         assert_eq!(p.console_log, PathBuf::from("/var/log/warp/console.log"));
         assert!(p.thread_dump);

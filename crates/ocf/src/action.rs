@@ -427,6 +427,59 @@ mod tests {
         check_levels: &[0],
     };
 
+    static SITE: crate::param::Param<String> = crate::param::Param::string("site", "s", "s");
+    static SITE_META: AgentMeta = AgentMeta {
+        name: "t",
+        version: "0",
+        shortdesc: "t",
+        longdesc: "t",
+        params: &[SITE.spec()],
+        actions: &[
+            ActionSpec::new("start", 20),
+            ActionSpec::new("stop", 20),
+            ActionSpec::monitor(20, 10, 0),
+            ActionSpec::new("meta-data", 5),
+        ],
+        check_levels: &[0],
+    };
+
+    struct SiteParams;
+    impl AgentParams for SiteParams {
+        fn from_values(v: &Values) -> Result<SiteParams> {
+            v.get(&SITE).map(|_| SiteParams)
+        }
+    }
+
+    fn never_runs(cx: &Ctx, _: &SiteParams) -> Result<()> {
+        panic!("{} ran with a placeholder", cx.action())
+    }
+
+    /// What `action` returns, exit code and reason, with `site` set to `value`.
+    fn run_with(action: &str, value: &str) -> (u8, Option<String>) {
+        let env = Env::from_vars([("OCF_RESKEY_site", value), ("OCF_RESOURCE_INSTANCE", "res")], "t");
+        let ctx = Ctx {
+            action: action.to_string(),
+            common: Common::defaults(&SITE_META),
+            env,
+            deadline: Deadline::after(Duration::from_secs(5)),
+            meta: &SITE_META,
+            steps: RefCell::new(Vec::new()),
+        };
+        let agent = Agent::<SiteParams>::new(&SITE_META).start(never_runs).stop(never_runs).monitor(|_, _| panic!("monitor ran"));
+        let result = agent.dispatch(&ctx);
+        (exit::exit_code(&result), result.err().map(|err| exit::exit_reason(ctx.instance(), &err)))
+    }
+
+    #[test]
+    fn a_placeholder_fails_every_action_with_6_but_stop_which_succeeds_doing_nothing() {
+        let reason = "res: site is a placeholder (<site value>): put the site's value there";
+        assert_eq!(run_with("start", "<site value>"), (6, Some(reason.to_string())));
+        assert_eq!(run_with("monitor", " <site value> "), (6, Some(reason.to_string())));
+        // Nothing can have been started with it (start refuses it): stop has nothing to do, and
+        // a failed stop would get the node fenced.
+        assert_eq!(run_with("stop", "<site value>"), (0, None));
+    }
+
     #[test]
     fn handlers_are_checked_against_the_advertised_actions() {
         let agent = Agent::<NoParams>::new(&META).start(ok).validate(ok);

@@ -14,11 +14,16 @@
 //!
 //! [`check_declarations`] is each agent's test that the list and `from_values` agree.
 //!
+//! An admin's value that is `<…>` (after trimming) is a placeholder left from an example
+//! (`identity_paths="<from warp-fixup inspect --compare>"`), refused with 6 for every parameter
+//! but those declared [`Param::may_look_like_a_placeholder`].
+//!
 //! Invariant: parsing is pure (strings to types, absolute paths checked); anything that needs the
 //! filesystem (the owner of a directory, a user's existence) is resolved later by the agent.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Result;
 
@@ -64,6 +69,9 @@ pub struct ParamSpec {
     pub default: ParamDefault,
     pub required: bool,
     pub unique: bool,
+    /// Its value is text compared with what a command prints or a file holds, where `<…>` can
+    /// be real: not refused as a placeholder.
+    pub may_look_like_a_placeholder: bool,
 }
 
 /// One OCF parameter: its [`ParamSpec`] and the parser that turns its text into a `T`.
@@ -102,7 +110,16 @@ macro_rules! integer {
 integer!(u16, u32, u64, i64);
 
 const fn spec(name: &'static str, shortdesc: &'static str, longdesc: &'static str, kind: ParamType) -> ParamSpec {
-    ParamSpec { name, shortdesc, longdesc, kind, default: ParamDefault::None, required: false, unique: false }
+    ParamSpec {
+        name,
+        shortdesc,
+        longdesc,
+        kind,
+        default: ParamDefault::None,
+        required: false,
+        unique: false,
+        may_look_like_a_placeholder: false,
+    }
 }
 
 impl Param<String> {
@@ -136,6 +153,14 @@ impl Param<f64> {
     /// A finite decimal number (a string in meta-data, which has no decimal type).
     pub const fn decimal(name: &'static str, shortdesc: &'static str, longdesc: &'static str) -> Param<f64> {
         Param { spec: spec(name, shortdesc, longdesc, ParamType::String), parse: Parse::Text(parse_decimal) }
+    }
+}
+
+impl Param<Duration> {
+    /// A time in Pacemaker's syntax (`10s`, `500ms`, `2min`; no unit: seconds), as admins write
+    /// op timeouts.
+    pub const fn duration(name: &'static str, shortdesc: &'static str, longdesc: &'static str) -> Param<Duration> {
+        Param { spec: spec(name, shortdesc, longdesc, ParamType::String), parse: Parse::Text(parse_duration) }
     }
 }
 
@@ -189,6 +214,11 @@ impl<T> Param<T> {
     /// When unset the agent computes the value (its `from_values` does); `rule` says how.
     pub const fn derived(self, rule: &'static str) -> Param<T> {
         Param { spec: ParamSpec { default: ParamDefault::Derived(rule), ..self.spec }, parse: self.parse }
+    }
+    /// A value written `<…>` is taken as it is, not refused as a placeholder: only for text
+    /// compared with what a command prints or a file holds, where it can be real.
+    pub const fn may_look_like_a_placeholder(self) -> Param<T> {
+        Param { spec: ParamSpec { may_look_like_a_placeholder: true, ..self.spec }, parse: self.parse }
     }
 
     /// What the meta-data shows; an agent's parameter list is made of these.
@@ -272,12 +302,42 @@ impl<'a> Values<'a> {
         let listed = self.specs.iter().chain(COMMON).any(|listed| std::ptr::eq(*listed, spec));
         assert!(listed, "parameter {} is read but not in the agent's parameter list (a bug in the agent)", spec.name);
         self.read.borrow_mut().push(spec.name);
+        let admins = self.env.reskey(spec.name);
+        if let Some(raw) = admins.filter(|raw| is_placeholder(raw) && !spec.may_look_like_a_placeholder) {
+            return Err(OcfError::configured(placeholder_message(spec.name, raw)));
+        }
         let literal_default = match spec.default {
             ParamDefault::Value(value) => Some(value),
             ParamDefault::None | ParamDefault::Derived(_) => None,
         };
-        self.env.reskey(spec.name).or(literal_default).map(|raw| param.parse(raw)).transpose()
+        admins.or(literal_default).map(|raw| param.parse(raw)).transpose()
     }
+}
+
+/// Whether an admin's value is a placeholder left from an example: `<…>` after trimming.
+pub fn is_placeholder(raw: &str) -> bool {
+    let text = raw.trim();
+    text.len() >= 2 && text.starts_with('<') && text.ends_with('>')
+}
+
+/// The most bytes of a placeholder quoted: the exit reason (128 bytes with the resource's name)
+/// must keep room for what to do.
+const PLACEHOLDER_SHOWN: usize = 48;
+
+/// "NAME is a placeholder (<…>): put the site's value there", a long placeholder shortened.
+fn placeholder_message(name: &str, raw: &str) -> String {
+    let text = raw.trim();
+    let shown = if text.len() <= PLACEHOLDER_SHOWN {
+        text.to_string()
+    } else {
+        const ELLIPSIS: &str = "…>";
+        let mut cut = PLACEHOLDER_SHOWN - ELLIPSIS.len();
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}{ELLIPSIS}", &text[..cut])
+    };
+    format!("{name} is a placeholder ({shown}): put the site's value there")
 }
 
 fn parse_string(_name: &str, raw: &str) -> Result<String> {
@@ -315,6 +375,11 @@ fn parse_decimal(name: &str, raw: &str) -> Result<f64> {
         .ok()
         .filter(|v| v.is_finite())
         .ok_or_else(|| OcfError::configured(format!("{name} must be a number, not {raw:?}")))
+}
+
+fn parse_duration(name: &str, raw: &str) -> Result<Duration> {
+    crate::cib::parse_duration(raw)
+        .ok_or_else(|| OcfError::configured(format!("{name} must be a time like 10s, 500ms or 2min, not {raw:?}")))
 }
 
 fn parse_words(_name: &str, raw: &str) -> Result<Vec<String>> {
@@ -456,8 +521,21 @@ mod tests {
     static NAME: Param<String> = Param::string("name", "n", "n").derived("the node name");
     static EVEN: Param<u64> = Param::custom("even", "e", "e", parse_even);
     static UNLISTED: Param<String> = Param::string("unlisted", "u", "u");
-    static SPECS: &[&ParamSpec] =
-        &[DIR.spec(), HOME.spec(), PORT.spec(), COUNT.spec(), LIST.spec(), FLAG.spec(), RATIO.spec(), NAME.spec(), EVEN.spec()];
+    static STATUS: Param<String> = Param::string("status", "s", "s").may_look_like_a_placeholder();
+    static GRACE: Param<Duration> = Param::duration("grace", "g", "g").default("10s");
+    static SPECS: &[&ParamSpec] = &[
+        DIR.spec(),
+        HOME.spec(),
+        PORT.spec(),
+        COUNT.spec(),
+        LIST.spec(),
+        FLAG.spec(),
+        RATIO.spec(),
+        NAME.spec(),
+        EVEN.spec(),
+        STATUS.spec(),
+        GRACE.spec(),
+    ];
 
     fn parse_even(name: &str, raw: &str) -> Result<u64> {
         let n: u64 = raw.parse()?;
@@ -532,10 +610,77 @@ mod tests {
     }
 
     #[test]
+    fn durations_take_pacemakers_syntax() {
+        check(&[], |v| assert_eq!(v.get(&GRACE).unwrap(), Duration::from_secs(10)));
+        for (text, ms) in [("0", 0), ("3", 3000), (" 2s ", 2000), ("1500ms", 1500), ("2min", 120_000)] {
+            check(&[("grace", text)], |v| assert_eq!(v.get(&GRACE).unwrap(), Duration::from_millis(ms), "{text}"));
+        }
+        for bad in ["soon", "-1s", "1.5s", "5 parsecs"] {
+            check(&[("grace", bad)], |v| fails_with(v.get(&GRACE), &format!("grace must be a time like 10s, 500ms or 2min, not {bad:?}")));
+        }
+    }
+
+    #[test]
     fn custom_parsers_get_the_name_and_their_errors_are_6() {
         check(&[("even", "4")], |v| assert_eq!(v.get(&EVEN).unwrap(), 4));
         check(&[("even", "3")], |v| fails_with(v.get(&EVEN), "even must be even, not 3"));
         check(&[("even", "x")], |v| fails_with(v.get(&EVEN), "invalid digit found in string"));
+    }
+
+    /// What every placeholder `<from the site>` is refused with, for parameter `name`.
+    fn placeholder(name: &str) -> String {
+        format!("{name} is a placeholder (<from the site>): put the site's value there")
+    }
+
+    #[test]
+    fn placeholders_are_refused_whatever_the_type_before_any_parsing() {
+        let site = "<from the site>";
+        check(&[("dir", site)], |v| fails_with(v.get(&DIR), &placeholder("dir")));
+        check(&[("home", site)], |v| fails_with(v.get(&HOME), &placeholder("home")));
+        // The admin's placeholder, not the declared default: refused.
+        check(&[("port", site)], |v| fails_with(v.get(&PORT), &placeholder("port")));
+        check(&[("count", site)], |v| fails_with(v.opt(&COUNT), &placeholder("count")));
+        check(&[("list", site)], |v| fails_with(v.get(&LIST), &placeholder("list")));
+        check(&[("flag", site)], |v| fails_with(v.get(&FLAG), &placeholder("flag")));
+        check(&[("ratio", site)], |v| fails_with(v.get(&RATIO), &placeholder("ratio")));
+        check(&[("name", site)], |v| fails_with(v.opt(&NAME), &placeholder("name")));
+        check(&[("even", site)], |v| fails_with(v.get(&EVEN), &placeholder("even")));
+        // As the CIB may hold it: surrounding white space, a line break.
+        check(&[("name", " \t<from the site>\n")], |v| fails_with(v.get(&NAME), &placeholder("name")));
+    }
+
+    #[test]
+    fn only_a_whole_value_in_angle_brackets_is_a_placeholder() {
+        for text in ["<>", "<x>", " <from warp-fixup inspect --compare> ", "<a> <b>"] {
+            assert!(is_placeholder(text), "{text:?}");
+        }
+        for text in ["a<b>", "<a", "a>", "<a> b", "x <y>", "<", ">", "", "> <"] {
+            assert!(!is_placeholder(text), "{text:?}");
+        }
+        check(&[("name", "<a> b")], |v| assert_eq!(v.get(&NAME).unwrap(), "<a> b"));
+        check(&[("list", "x <y>")], |v| assert_eq!(v.get(&LIST).unwrap(), ["x", "<y>"]));
+    }
+
+    #[test]
+    fn text_declared_as_possibly_bracketed_is_taken_as_written() {
+        check(&[("status", "<running>")], |v| assert_eq!(v.get(&STATUS).unwrap(), "<running>"));
+        let status_text = &crate::service::STATUS_TEXT;
+        assert!(status_text.spec().may_look_like_a_placeholder, "a status script may print <running>");
+    }
+
+    #[test]
+    fn the_exit_reason_of_a_placeholder_says_what_to_put_there_in_128_bytes() {
+        check(&[("name", "<from warp-fixup inspect --compare>")], |v| {
+            let reason = crate::exit::exit_reason("warp-identity", &v.get(&NAME).unwrap_err());
+            assert_eq!(reason, "warp-identity: name is a placeholder (<from warp-fixup inspect --compare>): put the site's value there");
+        });
+        let long = format!("<{}>", "ü".repeat(200));
+        check(&[("name", &long)], |v| {
+            let reason = crate::exit::exit_reason("warp-identity", &v.get(&NAME).unwrap_err());
+            assert!(reason.len() <= 128, "{} bytes: {reason}", reason.len());
+            assert!(reason.starts_with("warp-identity: name is a placeholder (<üü"), "{reason}");
+            assert!(reason.ends_with("…>): put the site's value there"), "{reason}");
+        });
     }
 
     #[test]

@@ -25,13 +25,15 @@ use crate::param::{Param, Values};
 use crate::scope::LaunchScope;
 use crate::spawn::{self, CommandLine, Finished, RunAs};
 
-/// The declaration of `status_text`: the same for every agent of a service script.
+/// The declaration of `status_text`: the same for every agent of a service script. The status
+/// text of the vendors' scripts is not public and may well be `<running>`: not a placeholder.
 pub static STATUS_TEXT: Param<String> = Param::string(
     "status_text",
     "Text of a running status",
     "When set, 'service_script status' counts as running only if it exits 0 and prints this text (for scripts that \
 always exit 0). Empty: exit status 0 means running, anything else not running.",
-);
+)
+.may_look_like_a_placeholder();
 
 /// The parameters of an agent of a service script, as parsed (pure: nothing resolved yet).
 #[derive(Debug, Clone)]

@@ -77,7 +77,8 @@ static MARKER_CONTENT: Param<String> = Param::string(
     "Text the marker must hold",
     "The text the marker file must hold (compared without trailing white space, at most 64 KiB read), e.g. a \
 volume serial. Needs marker. Empty: the marker only has to exist.",
-);
+)
+.may_look_like_a_placeholder();
 static MIN_FREE: Param<MinFree> = Param::custom(
     "min_free",
     "Minimum free space",

@@ -14,11 +14,12 @@ DEFAULTS = {
     "DATA_DIR": INSTALL, "PID_FILE": "", "FOREGROUND": "0", "DAEMON_KEEP_STDIO": "0",
     "START_DELAY": "0.5", "START_FAIL": "0", "N_CHILDREN": "3",
     "SERVICES": "FlowService ManagementConsole Schedule",
-    "CHILD_RESTART_DELAY": "0.5", "CHILD_ORPHAN": "stay",
+    "CHILD_RESTART_DELAY": "0.5", "CHILD_START_DELAY": "0", "CHILD_ORPHAN": "stay",
     "HTTP_PORT": "21381", "FSCTRL_DELAY": "0", "HTTP_BIND": "127.0.0.1", "HTTP_DELAY": "0", "HTTP_STATUS": "200",
     "KEEP_PIDFILE": "1", "IGNORE_TERM": "0",
     "STOP_HANG": "0", "STOP_DELAY": "0.3", "STOP_WAIT": "30",
-    "FSCTRL_HANG": "0", "SERVICE_DOWN": "",
+    "FSCTRL_HANG": "0", "FSCTRL_WHOLE_DOWN_EXIT": "0", "SERVICE_DOWN": "",
+    "WRITER_LEASE": "0",
 }
 
 
@@ -46,6 +47,8 @@ LOGDIR = os.path.join(DATA, "log")
 PID_FILE = os.path.join(INSTALL, CONF["PID_FILE"]) if CONF["PID_FILE"] else os.path.join(LOGDIR, "flowsvc.pid")
 STOP_REQUEST = os.path.join(LOGDIR, "stop.request")
 STANDIN_LOG = os.path.join(LOGDIR, "standin.log")
+WRITER_LEASE = os.path.join(LOGDIR, "writer.lease")
+LEASE_CONFLICTS = os.path.join(LOGDIR, "lease-conflicts.log")
 
 
 def flag(key):
@@ -89,6 +92,17 @@ def proc_info(pid):
     if fields[0] in ("Z", "X"):
         return None
     return fields[0], int(fields[1]), argv
+
+
+def age(pid):
+    """Seconds since process pid started (from /proc: field 22 of stat and /proc/uptime), else None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            started = int(f.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+        with open("/proc/uptime") as f:
+            return float(f.read().split()[0]) - started
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def read_pid():

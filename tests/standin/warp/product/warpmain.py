@@ -1,8 +1,8 @@
 # Simulated ASTERIA Warp: the main (flow service) process. Writes the PID file, runs and restarts
 # child services, serves HTTP, stops on SIGTERM or on a stop request from fsstop.
-import socket
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -10,8 +10,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from warpcommon import (on_sigquit_thread_dump, CHILD_PY, CONF, PID_FILE, STOP_REQUEST, flag, log,  # noqa: E402
-                        num, services)
+from warpcommon import (on_sigquit_thread_dump, CHILD_PY, CONF, LEASE_CONFLICTS, PID_FILE, STOP_REQUEST,  # noqa: E402
+                        WRITER_LEASE, flag, log, num, services)
 
 ROLE = "main"
 state = {"term": False, "http_error": None}
@@ -49,6 +49,33 @@ def serve_http(port, status):
         return
     log(ROLE, "http listening on %s:%d (answers %d)" % (CONF["HTTP_BIND"], port, status))
     server.serve_forever()
+
+
+def hold_writer_lease():
+    """WRITER_LEASE=1: rewrite DATA_DIR/log/writer.lease ("NODE PID EPOCH_MS") every 100 ms, as
+    the one writer of DATA_DIR. Before each write, a lease of another writer renewed less than
+    1 s ago means two writers at once: appended to lease-conflicts.log (what tests assert on).
+    A test instrument of the stand-in only; the product has no such file."""
+    me = "%s %d" % (socket.gethostname(), os.getpid())
+    tmp = "%s.%s.tmp" % (WRITER_LEASE, me.replace(" ", "."))
+    while True:
+        now_ms = int(time.time() * 1000)
+        try:
+            with open(WRITER_LEASE) as f:
+                other = f.read(200).split()
+            if len(other) == 3 and "%s %s" % (other[0], other[1]) != me and now_ms - int(other[2]) < 1000:
+                with open(LEASE_CONFLICTS, "a") as f:
+                    f.write("%d two writers: %s and %s (renewed %d ms ago)\n"
+                            % (now_ms, me, " ".join(other[:2]), now_ms - int(other[2])))
+        except (OSError, ValueError):
+            pass
+        try:
+            with open(tmp, "w") as f:
+                f.write("%s %d\n" % (me, now_ms))
+            os.rename(tmp, WRITER_LEASE)
+        except OSError as e:
+            log(ROLE, "writer lease: %s" % e)
+        time.sleep(0.1)
 
 
 def spawn(name, last):
@@ -113,6 +140,8 @@ def main():
     port = int(CONF["HTTP_PORT"])
     if port:
         threading.Thread(target=serve_http, args=(port, int(CONF["HTTP_STATUS"])), daemon=True).start()
+    if flag("WRITER_LEASE"):
+        threading.Thread(target=hold_writer_lease, daemon=True).start()
     stop_seen_at = None
     next_stop_check = 0
     while True:
