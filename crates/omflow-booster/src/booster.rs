@@ -1,6 +1,13 @@
-//! What the OMFLOW Booster looks like to the agent: its role and promotion score, its health as
-//! `service_script status`, the PID file and the port tell it, how to stop it, and the
-//! promote/demote hooks. `main.rs` is the runbook that uses these.
+//! What the OMFLOW Booster looks like to the agent: its role and promotion score (promotable mode
+//! only), its health as `service_script status`, the PID file and the port tell it, who else holds
+//! its port, how to stop it, and the promote/demote hooks. `main.rs` is the runbook that uses
+//! these.
+//!
+//! Port 5169 is not the Booster's alone: the vendor's guide ("Boosterのインストール", インストール
+//! 手順 2) has the OMFLOW Server open it too. A holder is the Booster's only on the evidence of
+//! [`ocf::service::ServiceParams::processes`] (the PID file's verified process, the launch scope
+//! of the start, their descendants, as the product's user); any other holder is named (pid and
+//! program) and never signalled.
 
 use std::time::Duration;
 
@@ -11,6 +18,7 @@ use ocf::escalate::StopOutcome;
 use ocf::exit::OcfError;
 use ocf::identity::{self, MainProcess, ProcRef};
 use ocf::pidfile::PidFile;
+use ocf::proc;
 use ocf::promotion::PromotionScore;
 use ocf::scope::LaunchScope;
 use ocf::service::{self, ScriptStatus, ServiceScript, StopShares};
@@ -76,8 +84,11 @@ pub fn failed(role: Role, why: String) -> anyhow::Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Health {
     Healthy,
-    /// Cleanly stopped: status says so and nothing holds the port.
+    /// Cleanly stopped: status says so and none of the Booster's processes is left.
     Stopped(String),
+    /// Stopped as above, but a process that is not the Booster's holds the port: the Booster
+    /// cannot start, and the port check would be answered in its place. The text names it.
+    Blocked(String),
     /// status says running, but the port does not answer (yet) or the PID file disagrees.
     Unready(String),
     /// Anything else: status hangs, or says stopped while something holds the port.
@@ -96,13 +107,12 @@ pub fn health(cx: &Ctx, p: &Params, script: &ServiceScript, deadline: &Deadline)
             if !left.is_empty() {
                 return Health::Failed(format!("{why}, but Booster processes {:?} are left", pids(&left)));
             }
-            // Not the Booster's (no evidence ties it to this resource): start will report the
-            // port conflict; a probe must not call it a failed Booster.
-            let holders = sockets::port_holders(p.port);
-            if !holders.is_empty() {
-                warn!("pid(s) {:?} hold port {} but are not the Booster's processes", pids(&holders), p.port);
+            // Not the Booster's (no evidence ties it to this resource): start refuses and names it;
+            // a probe must not call it a failed Booster.
+            match stranger_on_port(p) {
+                Some(held) => Health::Blocked(format!("{held} ({why})")),
+                None => Health::Stopped(why),
             }
-            Health::Stopped(why)
         }
         ScriptStatus::Unknown(why) => Health::Failed(why),
         ScriptStatus::Running => {
@@ -125,6 +135,29 @@ pub fn pids(refs: &[ProcRef]) -> Vec<i32> {
     refs.iter().map(|r| r.pid).collect()
 }
 
+/// "port 5169 is held by pid 4242 (/usr/bin/python3.11), not the Booster's" when processes hold
+/// the port; call it only once the Booster's own processes are known to be gone (every holder is
+/// then someone else's). The holders come first: an exit reason is cut at 128 bytes.
+pub fn stranger_on_port(p: &Params) -> Option<String> {
+    let holders = sockets::port_holders(p.port);
+    if holders.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = holders.iter().take(3).map(|h| format!("pid {} ({})", h.pid, program(h.pid))).collect();
+    let more = if holders.len() > 3 { format!(" and {} more", holders.len() - 3) } else { String::new() };
+    Some(format!("port {} is held by {}{more}, not the Booster's", p.port, named.join(", ")))
+}
+
+/// The program a process runs: its executable, else its command name (`/proc/<pid>/exe` needs
+/// root for other users' processes).
+fn program(pid: i32) -> String {
+    match (proc::read_exe(pid), proc::read_stat(pid)) {
+        (Some(exe), _) => exe.display().to_string(),
+        (None, Some(stat)) => stat.comm,
+        (None, None) => "gone".into(),
+    }
+}
+
 /// `service_script stop` (if there is one), then SIGTERM/SIGKILL to the Booster's processes,
 /// then verify. Whatever else holds the port is not the Booster's: it is reported, not touched.
 pub fn stop_booster(cx: &Ctx, p: &Params, script: Option<&ServiceScript>, deadline: &Deadline) -> Result<()> {
@@ -140,9 +173,8 @@ pub fn stop_booster(cx: &Ctx, p: &Params, script: Option<&ServiceScript>, deadli
         StopOutcome::Stopped { after, elapsed } => info!("Booster processes stopped after {after:?} in {:.1}s", elapsed.as_secs_f64()),
         StopOutcome::Survived(pids) => bail!("Booster processes {pids:?} survived SIGKILL"),
     }
-    let holders = sockets::port_holders(p.port);
-    if !holders.is_empty() {
-        warn!("pid(s) {:?} hold port {} but are not the Booster's processes: not signalled", pids(&holders), p.port);
+    if let Some(held) = stranger_on_port(p) {
+        warn!("{held}: not signalled");
     }
     Ok(())
 }

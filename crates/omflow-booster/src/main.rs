@@ -1,23 +1,33 @@
-//! ocf:mwha:omflow-booster runs one OMFLOW Booster per node as a promotable clone: both Boosters
-//! run, Pacemaker picks the Active one (Promoted), and a virtual IP colocated with the Promoted
-//! role is the servers' BOOSTER_IP.
+//! ocf:mwha:omflow-booster runs the OMFLOW Booster of one node, in one of two layouts
+//! (`mode.rs` reads which from what Pacemaker passes):
+//! - plain primitive, the vendor's layout and the default: one resource per Booster server, pinned
+//!   there, its own IP beside it; the two Boosters pair with each other (HA Booster IP) and decide
+//!   Active and Standby themselves. start, stop, monitor 0/7/1; no promotion score is published or
+//!   deleted, promote/demote answer 3.
+//! - promotable clone, for sites that do not configure the Boosters' pairing: both run, Pacemaker
+//!   picks the Active one (Promoted) and a virtual IP colocated with that role is BOOSTER_IP.
 //!
-//! Runbook (vendor guide "Booster installation"; status codes, PID files and how a Booster
-//! decides it is Active are not public, hence `status_text`, `pidfile`, `promote_cmd`):
+//! Runbook (vendor guide "Boosterのインストール"; status codes, PID files and how a
+//! Booster decides it is Active are not public, hence `status_text`, `pidfile`, `promote_cmd`):
 //! - start: `service_script start`; done when `service_script status` succeeds and
-//!   check_host:port accepts connections; `demote_cmd`; role Unpromoted; score 5.
-//! - promote: refuse when the local Booster or `db_check` is unhealthy; `promote_cmd`; role
-//!   Promoted; score 10. demote: `demote_cmd`; role Unpromoted; score 5.
-//! - monitor: 8 / 0 / 7 / 9 / 1; probes re-publish the score (ocf:pacemaker:Stateful), failures
-//!   withdraw it. Depth 10 adds `db_check`.
+//!   check_host:port accepts connections. Refused while a process that is not the Booster's holds
+//!   the port. Promotable: `demote_cmd`, role Unpromoted, score 5.
+//! - monitor: 0 / 7 / 1, and in the promotable mode 8 / 9 for the Promoted role; a recurring
+//!   monitor that finds the Booster stopped and its port held by someone else fails and names
+//!   the holder. Depth 10 adds `db_check`. Promotable: probes re-publish the score
+//!   (ocf:pacemaker:Stateful), failures withdraw it.
+//! - promote (promotable only): refuse when the local Booster or `db_check` is unhealthy;
+//!   `promote_cmd`; role Promoted; score 10. demote: `demote_cmd`; role Unpromoted; score 5.
 //! - stop: `service_script stop`, then TERM/KILL the Booster's processes (the PID file's, what
-//!   carries the launch ID of the start, their descendants; all as the product's user), verify,
-//!   delete the score. A process of someone else holding the port is reported, never signalled.
+//!   carries the launch ID of the start, their descendants; all as the product's user), verify;
+//!   promotable: delete the score. A process of someone else holding the port is named in the
+//!   log, never signalled, and never fails the stop.
 //! - notify: log the peers, always 0.
 
 #![cfg_attr(not(test), no_main)]
 
 mod booster;
+mod mode;
 mod params;
 
 use std::path::PathBuf;
@@ -26,14 +36,15 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use ocf::action::{Agent, Ctx};
 use ocf::deadline::Deadline;
-use ocf::exit::{OcfError, Status};
+use ocf::exit::{Fault, OcfError, Status};
+use ocf::probe::Probe;
 use ocf::promotion::Notification;
 use ocf::scope::LaunchScope;
 use ocf::service::{self, Readiness, ScriptStatus};
-use ocf::sockets;
 use ocf::{fsio, info, warn};
 
-use booster::{failed, health, pids, role, run_hook, score, set_role, state, stop_booster, Health, Role};
+use booster::{failed, health, role, run_hook, score, set_role, state, stop_booster, stranger_on_port, Health, Role};
+use mode::Mode;
 use params::{Params, META, SCORE_PROMOTED, SCORE_UNPROMOTED};
 
 /// What stop keeps back from the Booster's own stop to withdraw the promotion score.
@@ -50,9 +61,14 @@ ocf::agent_main!(Agent::<Params>::new(&META)
 
 fn start(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
+    let mode = Mode::of(cx.env());
     p.service.require_installed(deadline)?;
     let script = p.service.script(deadline)?;
+    // A stranger on the port would answer the readiness check in the Booster's place.
     let launch = |deadline: &Deadline| -> Result<()> {
+        if let Some(held) = stranger_on_port(p) {
+            bail!("not starting: {held}");
+        }
         let uid = p.service.uid().context("the Booster's user does not exist")?;
         let scope = LaunchScope::create(&state(cx), uid).context("recording the launch scope under /run/mwha")?;
         script.start(&scope, deadline)
@@ -66,54 +82,67 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
             stop_booster(cx, p, Some(&script), &deadline.split(0.5))?;
             launch(&deadline.split(0.8))?;
         }
-        Health::Stopped(_) => {
-            // A stranger on the port would answer the readiness check in the Booster's place.
-            let holders = sockets::port_holders(p.port);
-            if !holders.is_empty() {
-                bail!("port {} is held by pid(s) {:?}, which are not the Booster's processes", p.port, pids(&holders));
-            }
-            launch(&deadline.split(0.8))?
-        }
+        Health::Blocked(why) => bail!("not starting: {why}"),
+        Health::Stopped(_) => launch(&deadline.split(0.8))?,
     }
     let what = format!("the Booster to answer on {}:{}", p.check_host, p.port);
     service::wait_ready(deadline, "the Booster", &what, |look| match health(cx, p, &script, look) {
         Health::Healthy => Readiness::Ready,
-        Health::Stopped(why) => Readiness::Stopped(why),
+        Health::Stopped(why) | Health::Blocked(why) => Readiness::Stopped(why),
         Health::Unready(why) | Health::Failed(why) => Readiness::Starting(why),
     })?;
     info!("the Booster answers on {}:{} after {:.1}s", p.check_host, p.port, deadline.elapsed().as_secs_f64());
-    // An instance always starts Unpromoted, whatever role the Booster remembers.
-    if let Some(cmd) = &p.demote_cmd {
-        run_hook("demote_cmd", cmd, p, &deadline.split(0.8))?;
+    match mode {
+        Mode::Plain => warn_unused_hooks(p),
+        Mode::Promotable => {
+            // An instance always starts Unpromoted, whatever role the Booster remembers.
+            if let Some(cmd) = &p.demote_cmd {
+                run_hook("demote_cmd", cmd, p, &deadline.split(0.8))?;
+            }
+            set_role(cx, Role::Unpromoted)?;
+            score(cx).set_best_effort(SCORE_UNPROMOTED, &deadline.within(Duration::from_secs(5)));
+        }
     }
-    set_role(cx, Role::Unpromoted)?;
-    score(cx).set_best_effort(SCORE_UNPROMOTED, &deadline.within(Duration::from_secs(5)));
     Ok(())
 }
 
 fn stop(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
+    let mode = Mode::of(cx.env());
     let script = p.service.script(deadline).inspect_err(|err| warn!("{err:#}")).ok();
-    // The score goes last, but its time is reserved first: a stop that used the whole budget
-    // must still withdraw it. The reserve is at most a quarter of the budget, so with a short
-    // stop timeout the Booster's own stop keeps most of it (a failed stop fences; a score left
-    // behind only delays the next promotion until the monitor withdraws it).
-    let reserve = SCORE_RESERVE.min(deadline.remaining() / 4);
+    // Promotable: the score goes last, but its time is reserved first: a stop that used the whole
+    // budget must still withdraw it. The reserve is at most a quarter of the budget, so with a
+    // short stop timeout the Booster's own stop keeps most of it (a failed stop fences; a score
+    // left behind only delays the next promotion until the monitor withdraws it).
+    let reserve = match mode {
+        Mode::Plain => Duration::ZERO,
+        Mode::Promotable => SCORE_RESERVE.min(deadline.remaining() / 4),
+    };
     let work = deadline.within(deadline.remaining().saturating_sub(reserve));
     stop_booster(cx, p, script.as_ref(), &work)?;
+    // The role file may be left from a promotable configuration of the same resource.
     if let Err(err) = state(cx).remove("role") {
         warn!("removing the role file: {err}");
     }
     if let Err(err) = LaunchScope::forget(&state(cx)) {
         warn!("forgetting the launch scope: {err}");
     }
-    score(cx).delete_best_effort(deadline);
+    if mode.is_promotable() {
+        score(cx).delete_best_effort(deadline);
+    }
     Ok(())
 }
 
 fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
     let deadline = cx.deadline();
-    let role = role(cx);
+    let mode = Mode::of(cx.env());
+    // A plain primitive has no role: a failure is 1, never 9, and healthy is 0, never 8.
+    let role = if mode.is_promotable() { role(cx) } else { Role::Unpromoted };
+    let withdraw_score = || {
+        if mode.is_promotable() {
+            score(cx).delete_best_effort(&deadline.within(Duration::from_secs(5)));
+        }
+    };
     let service_script = &p.service.service_script;
     if !fsio::exists(deadline, service_script)? {
         if cx.is_probe() {
@@ -135,7 +164,7 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
     };
     match health {
         Health::Healthy => {
-            if cx.is_probe() {
+            if mode.is_promotable() && cx.is_probe() {
                 // Like ocf:pacemaker:Stateful: a restarted cluster learns the scores again.
                 score(cx).set_best_effort(role.score(), &deadline.within(Duration::from_secs(5)));
             }
@@ -144,28 +173,39 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
         Health::Stopped(why) => {
             info!("not running: {why}");
             if !cx.is_probe() {
-                score(cx).delete_best_effort(&deadline.within(Duration::from_secs(5)));
+                withdraw_score();
             }
             Ok(Status::Stopped)
         }
+        // A probe must not call someone else's process a failed Booster: not running here. A
+        // recurring monitor fails anyway; its exit reason says why start will not succeed.
+        Health::Blocked(why) if cx.is_probe() => {
+            warn!("not running: {why}");
+            Ok(Status::Stopped)
+        }
+        Health::Blocked(why) => {
+            withdraw_score();
+            Err(failed(role, format!("not running: {why}")))
+        }
         Health::Unready(why) | Health::Failed(why) => {
-            score(cx).delete_best_effort(&deadline.within(Duration::from_secs(5)));
+            withdraw_score();
             Err(failed(role, why))
         }
     }
 }
 
 fn promote(cx: &Ctx, p: &Params) -> Result<()> {
+    require_promotable(cx)?;
     let deadline = cx.deadline();
     let script = p.service.script(deadline)?;
     match health(cx, p, &script, &deadline.split(0.4)) {
         Health::Healthy => {}
-        Health::Stopped(why) | Health::Unready(why) | Health::Failed(why) => {
+        Health::Stopped(why) | Health::Blocked(why) | Health::Unready(why) | Health::Failed(why) => {
             bail!("refusing to promote: the local Booster is not healthy: {why}")
         }
     }
     if let Some(db) = &p.db_check {
-        db.check(&deadline.split(0.4)).context("refusing to promote: db_check failed")?;
+        wait_for_database(db, &deadline.split(0.5)).context("refusing to promote: db_check failed")?;
     }
     if let Some(cmd) = &p.promote_cmd {
         run_hook("promote_cmd", cmd, p, &deadline.split(0.8))?;
@@ -176,7 +216,35 @@ fn promote(cx: &Ctx, p: &Params) -> Result<()> {
     Ok(())
 }
 
+/// How often promote asks the database again, and how long one question may take.
+const DB_RETRY_PAUSE: Duration = Duration::from_millis(500);
+const DB_ATTEMPT: Duration = Duration::from_secs(3);
+
+/// db_check until it answers, within `wait`: at a cold start the database may still be starting
+/// when the promote comes (an Optional order holds only inside one transition), and a promote
+/// that waits a few seconds beats a recorded failure. The last answer is the error.
+fn wait_for_database(db: &Probe, wait: &Deadline) -> Result<()> {
+    let mut last = None;
+    let answered = wait.wait_for("db_check", DB_RETRY_PAUSE, || match db.check(&wait.within(DB_ATTEMPT)) {
+        Ok(()) => Ok(Some(())),
+        Err(err) => {
+            last = Some(err);
+            Ok(None)
+        }
+    });
+    match (answered, last) {
+        (Ok(()), Some(err)) => {
+            info!("the database answers (after: {err:#})");
+            Ok(())
+        }
+        (Ok(()), None) => Ok(()),
+        (Err(_), Some(err)) => Err(err),
+        (Err(timeout), None) => Err(timeout),
+    }
+}
+
 fn demote(cx: &Ctx, p: &Params) -> Result<()> {
+    require_promotable(cx)?;
     let deadline = cx.deadline();
     let script = p.service.script(deadline)?;
     let status = script.status(&deadline.split(0.4));
@@ -210,5 +278,28 @@ fn validate(cx: &Ctx, p: &Params) -> Result<()> {
             }
         }
     }
+    if Mode::of(cx.env()) == Mode::Plain {
+        warn_unused_hooks(p);
+    }
     Ok(())
+}
+
+/// promote and demote exist for the promotable mode only; a plain primitive (the vendor's layout:
+/// the Boosters choose the Active one) answers 3, as for an action it does not have.
+fn require_promotable(cx: &Ctx) -> Result<()> {
+    match Mode::of(cx.env()) {
+        Mode::Promotable => Ok(()),
+        Mode::Plain => Err(OcfError::with_fault(
+            Fault::Unimplemented,
+            format!("{} is only for a promotable clone; in a plain primitive the Boosters choose the Active one", cx.action()),
+        )),
+    }
+}
+
+fn warn_unused_hooks(p: &Params) {
+    for (name, cmd) in [("promote_cmd", &p.promote_cmd), ("demote_cmd", &p.demote_cmd)] {
+        if cmd.is_some() {
+            warn!("{name} is set but runs only in a promotable clone; this resource is a plain primitive: ignored");
+        }
+    }
 }

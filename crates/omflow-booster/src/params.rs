@@ -10,37 +10,48 @@ use ocf::param::{AgentParams, Param, ParamSpec, Values};
 use ocf::probe::Probe;
 use ocf::service::{self, ServiceParams};
 
-/// The shortest stop timeout that leaves the Booster's stop its time after the score's reserve.
+/// The shortest stop timeout that leaves the Booster's stop its time after the score's reserve
+/// (promotable mode; declared for both, as the meta-data is one).
 pub const STOP_MINIMUM: u32 = 15;
 
 pub static META: AgentMeta = AgentMeta {
     name: "omflow-booster",
     version: env!("CARGO_PKG_VERSION"),
-    shortdesc: "OMFLOW Booster (promotable: Promoted = the Active Booster)",
-    longdesc: "Manages one OMFLOW Booster per node as a promotable clone (promoted-max=1): both Boosters \
-run, and the Promoted instance is the Active Booster. Colocate the virtual IP that every OMFLOW Server \
-has as BOOSTER_IP with the Promoted role, so a promotion moves the servers' traffic. \
-start runs 'service_script start' and returns once 'service_script status' succeeds and the Booster \
-accepts connections on check_host:port; the instance comes up Unpromoted (demote_cmd is run if set) \
-and publishes a promotion score (crm_attribute --promotion, lifetime reboot: 5 unpromoted, 10 promoted). \
-promote refuses (1) when the local Booster is unhealthy or db_check does not answer, then runs \
-promote_cmd if set; demote runs demote_cmd if set; both record the role under /run/mwha. \
-monitor answers 8 (promoted and healthy), 0 (unpromoted and healthy), 7 (stopped: status fails and \
-none of its processes is left) or 9/1 (failed; the score is withdrawn); probes re-publish the score \
-like ocf:pacemaker:Stateful. OCF_CHECK_LEVEL=10 adds db_check. stop runs 'service_script stop', then \
-sends SIGTERM and SIGKILL to the Booster's processes (the PID file's, every process started with this \
-resource's launch ID, recorded under /run/mwha at start, and their descendants; only those running as \
-the product's user), verifies that none is left and deletes the score, always within the stop timeout. \
-A process of someone else that holds the port is reported, never signalled, and start refuses to run \
-while one does. stop needs a timeout of at least 15s (3s of it to withdraw the score); validate-all \
-warns (MWHA6004W) about a shorter one. Every command runs without a shell under a deadline (a hung 'status' counts as a failure). \
-Score publishing is best effort: without a cluster (ocf-tester) it is logged and skipped. \
-Recommended: start 90s, stop 90s, promote/demote 60s, monitor 30s every 10s (Promoted) and 11s \
+    shortdesc: "OMFLOW Booster (one per Booster server; optionally a promotable clone)",
+    longdesc: "Manages the OMFLOW Booster of one node. The vendor's layout, and this agent's default, is two Booster \
+servers that pair with each other (each installed with the other as its HA Booster IP) and decide themselves which \
+one is Active; every OMFLOW Server tries BOOSTER_IP, then SECOND_BOOSTER_IP. Configure it that way as two plain \
+primitives, one per Booster server, each pinned to its node by a location constraint (resource-discovery=exclusive: \
+both servers have the same install, so a probe of one Booster's resource on the other server would find the other \
+Booster running) and each with its own IP address beside it; Pacemaker starts, monitors and restarts them and \
+chooses nothing. As a plain primitive the agent has start, stop and monitor only: monitor answers 0 (running), 7 \
+(stopped) or 1 (failed), never 8; no promotion score is published or deleted; promote and demote answer 3. \
+The promotable mode is only for sites that do not configure the Boosters' pairing: a promotable clone \
+(promoted-max=1) whose Promoted instance is the Active Booster, with a virtual IP (every server's BOOSTER_IP) \
+colocated with the Promoted role. The agent tells the modes apart by what Pacemaker passes: CRM_meta_promoted_max \
+(or the legacy CRM_meta_master_max) above 0, or CRM_meta_promotable=true from crm_resource, means promotable. \
+There an instance comes up Unpromoted (demote_cmd is run if set) and publishes a promotion score (crm_attribute \
+--promotion, lifetime reboot: 5 unpromoted, 10 promoted); promote refuses (1) when the local Booster is unhealthy \
+or db_check does not answer within half the promote timeout (at a cold start the database may still be starting), then runs promote_cmd if set; demote runs demote_cmd if set; both record the role \
+under /run/mwha; monitor answers 8 (promoted and healthy), 0, 7 or 9/1 (failed; the score is withdrawn); probes \
+re-publish the score like ocf:pacemaker:Stateful; stop deletes the score (3s of the stop timeout are kept for it). \
+In both modes: start runs 'service_script start' and returns once 'service_script status' succeeds and the Booster \
+accepts connections on check_host:port. OCF_CHECK_LEVEL=10 adds db_check. stop runs 'service_script stop', then \
+sends SIGTERM and SIGKILL to the Booster's processes (the PID file's, every process started with this resource's \
+launch ID, recorded under /run/mwha at start, and their descendants; only those running as the product's user) and \
+verifies that none is left, always within the stop timeout. The vendor's guide has the OMFLOW Server open port 5169 \
+too: a process that holds the port and is not identified as the Booster's is never signalled and never fails a \
+stop; start refuses to run while one does, and start and recurring monitors name it (pid and program) in the exit \
+reason (a probe answers 7). stop needs a timeout of at least 15s; validate-all warns (MWHA6004W) about a shorter \
+one. Every command runs without a shell under a deadline (a hung 'status' counts as a failure). Score publishing \
+is best effort: without a cluster it is logged and skipped. Recommended: start 90s, stop 90s, monitor 30s every \
+15s (plain primitive); promotable clone: promote/demote 60s, monitor 30s every 10s (Promoted) and 11s \
 (Unpromoted), notify=true on the clone.",
     params: PARAMS,
     actions: &[
         ActionSpec::new("start", 90),
         ActionSpec::new("stop", 90).minimum(STOP_MINIMUM),
+        ActionSpec::monitor(30, 15, 0),
         ActionSpec::new("promote", 60),
         ActionSpec::new("demote", 60),
         ActionSpec::new("notify", 20),
@@ -68,36 +79,44 @@ process counts only if its command line mentions this folder. It may not be / or
 static PORT: Param<u16> = Param::integer(
     "port",
     "Booster port",
-    "TCP port the Booster serves (BOOSTER_PORT of the OMFLOW Servers). start and monitor check that check_host:port \
-accepts connections; start refuses while a process that is not the Booster's holds it.",
+    "TCP port the Booster serves (BOOSTER_PORT of the OMFLOW Servers; 5169 in the vendor's guide, which has the OMFLOW \
+Server open 5169 too). start and monitor check that check_host:port accepts connections; start refuses while a process \
+that is not the Booster's holds the port, and names it; such a process is never signalled.",
 )
 .range(1, 65535)
 .default("5169");
 static CHECK_HOST: Param<String> = Param::custom(
     "check_host",
     "Address for the port check",
-    "Address the health check connects to. Use the node's own address if the Booster does not listen on loopback.",
+    "Address the health check connects to. Use the Booster's own address (the IP it was installed with) if it does not \
+listen on loopback; whether it does is not stated by the vendor; check your install.",
     parse_check_host,
 )
 .default("127.0.0.1");
 static DB_CHECK: Param<Probe> = Param::custom(
     "db_check",
     "Database check",
-    "tcp://host:port (or http://host:port/path) of the OMFLOW database. Checked before promote (a Booster is never \
-made Active without its database) and by monitor at OCF_CHECK_LEVEL 10. Empty: no check.",
+    "tcp://host:port (or http://host:port/path) of the OMFLOW database. Checked by monitor at OCF_CHECK_LEVEL 10 and, \
+in the promotable mode, before promote (a Booster is never made Active without its database; promote waits for it \
+up to half its timeout). Empty: no check.",
     |_, url| Probe::parse(url),
 );
 static PROMOTE_CMD: Param<Vec<String>> = Param::custom(
     "promote_cmd",
-    "Command that makes the Booster Active",
-    "For sites whose Booster has its own role switch: a command run by promote (and its exit status checked). Split on \
-whitespace into program and arguments, no shell; the program must be an absolute path. Empty: none.",
+    "Site command that makes the Booster Active (promotable mode)",
+    "A site's own command, run by promote in the promotable mode (and its exit status checked); the vendor documents no \
+command that makes a Booster Active or Standby: in the vendor's layout the two Boosters pair and decide that \
+themselves, and this agent runs as plain primitives, where promote_cmd is never run (a warning says so when it is \
+set). Split on whitespace into program and arguments, no shell; the program must be an absolute path. Empty \
+(default): none, and promote only checks the local Booster and db_check and records the role.",
     command,
 );
 static DEMOTE_CMD: Param<Vec<String>> = Param::custom(
     "demote_cmd",
-    "Command that makes the Booster Standby",
-    "Like promote_cmd, run by demote and at the end of start (an instance always starts Unpromoted). Empty: none.",
+    "Site command that makes the Booster Standby (promotable mode)",
+    "Like promote_cmd: a site's own command (the vendor documents none), run in the promotable mode by demote and at the \
+end of start (an instance always starts Unpromoted); never run by a plain primitive, the vendor's layout. Empty \
+(default): none.",
     command,
 );
 static USER: Param<String> = Param::string(
@@ -203,7 +222,14 @@ mod tests {
         assert_eq!(p.service.install_dir, PathBuf::from("/opt/omflow/Booster"));
         assert_eq!(p.port, 5169);
         assert_eq!(p.port_probe(), Probe::Tcp { host: "127.0.0.1".into(), port: 5169 });
-        assert!(p.db_check.is_none() && p.promote_cmd.is_none() && p.service.user.is_none());
+        assert!(p.db_check.is_none() && p.service.user.is_none());
+        // The vendor documents no role switch: none by default.
+        assert!(p.promote_cmd.is_none() && p.demote_cmd.is_none());
+        let xml = META.to_xml();
+        for name in ["promote_cmd", "demote_cmd"] {
+            let block = xml.split(&format!(r#"<parameter name="{name}""#)).nth(1).and_then(|b| b.split("</parameter>").next()).unwrap();
+            assert!(block.contains(r#"<content type="string"/>"#), "{name} has a default: {block}");
+        }
         let p = parse(&[("promote_cmd", " /opt/omflow/Booster/bin/role  active "), ("db_check", "tcp://db:5432")]).unwrap();
         assert_eq!(p.promote_cmd.unwrap(), ["/opt/omflow/Booster/bin/role", "active"]);
         assert_eq!(p.db_check, Some(Probe::Tcp { host: "db".into(), port: 5432 }));
@@ -256,6 +282,9 @@ mod tests {
     #[test]
     fn each_role_has_its_own_monitor() {
         let xml = META.to_xml();
+        // The plain primitive's: a role-specific monitor never runs on a primitive (Pacemaker runs
+        // a recurring op only when its role is the resource's next role).
+        assert!(xml.contains(r#"<action name="monitor" timeout="30s" interval="15s" depth="0"/>"#), "{xml}");
         assert!(xml.contains(r#"<action name="monitor" timeout="30s" interval="10s" depth="0" role="Promoted"/>"#), "{xml}");
         assert!(xml.contains(r#"<action name="monitor" timeout="30s" interval="11s" depth="0" role="Unpromoted"/>"#), "{xml}");
     }

@@ -70,12 +70,13 @@ fn bystanders_that_mention_the_install_folder_survive_stop() {
 
 #[test]
 fn a_short_stop_timeout_still_leaves_the_stop_its_budget() {
-    // 4 s: the score withdrawal must not take the time the Booster's own stop needs (a stop that
-    // worked but reports failure gets the node fenced).
+    // 4 s: the score withdrawal of a promotable clone's instance must not take the time the
+    // Booster's own stop needs (a stop that worked but reports failure gets the node fenced).
+    let promotable = ("OCF_RESKEY_CRM_meta_promoted_max", "1");
     let o = Omflow::create("short-stop", &[]);
-    expect(&run(agent(), "start", &o, &o.booster_params(), &[]), 0, "start");
+    expect(&run(agent(), "start", &o, &o.booster_params(), &[promotable]), 0, "start");
     let before = o.all_processes();
-    let r = run(agent(), "stop", &o, &o.booster_params(), &[("OCF_RESKEY_CRM_meta_timeout", "4000")]);
+    let r = run(agent(), "stop", &o, &o.booster_params(), &[promotable, ("OCF_RESKEY_CRM_meta_timeout", "4000")]);
     expect(&r, 0, "stop with a 4 s timeout");
     // The vendor's stop script still gets its turn: the Booster is not simply SIGKILLed.
     assert!(r.stderr.contains("stopped after Graceful"), "{}", r.stderr);

@@ -15,15 +15,16 @@ pub static META: AgentMeta = AgentMeta {
     version: env!("CARGO_PKG_VERSION"),
     shortdesc: "OMFLOW Booster Agent and the OMFLOW Server it starts",
     longdesc: "Manages the OMFLOW Booster Agent of an application node, which starts the OMFLOW Server; run it as a \
-clone on the application nodes, ordered after the Booster clone and the database (the vendor's start order). \
+clone on the application nodes, ordered after the Boosters and the database (the vendor's start order: Boosters \
+and database first, then every Booster Agent). \
 start runs 'service_script start' and returns once 'service_script status' succeeds and, if probe_url is set, the \
 OMFLOW Server answers it. stop runs 'service_script stop', then sends SIGTERM and SIGKILL to every process \
 started with this resource's launch ID (recorded under /run/mwha at start and inherited by the agent and the server \
 it starts, even one that daemonized away from it) and their descendants, only those running as the product's user, \
 and verifies that none is left, always within the stop timeout. A process that merely mentions install_dir or \
 server_match is never signalled. monitor answers 0 when status succeeds, 7 when it fails and no agent or server \
-process is left, 1 otherwise; OCF_CHECK_LEVEL=10 adds probe_url. The servers reach the Active Booster through \
-the Booster virtual IP, so a Booster switch-over needs no restart here. Every command runs without a shell under \
+process is left, 1 otherwise; OCF_CHECK_LEVEL=10 adds probe_url. Each server tries BOOSTER_IP, then \
+SECOND_BOOSTER_IP (its setting.py), so a Booster switch-over needs no restart here. Every command runs without a shell under \
 a deadline. Recommended: start 120s, stop 90s, monitor 30s every 15s, and 60s every 61s with OCF_CHECK_LEVEL=10.",
     params: PARAMS,
     actions: &[
