@@ -1,7 +1,12 @@
 //! Running the command configured for a message class, like WebSphere's notification action
-//! codes: 1 = message only (no `action_*` option), 2 = pause/resume listeners, 3 = stop/start
-//! the applications that use the resource (commands the admin provides, see
-//! `examples/alert-action-*`).
+//! codes (`failureNotificationActionCode`): 1 = message only (no `action_*` option), 2 = pause
+//! the listeners of the node where the resource is unavailable and resume them when it is
+//! available again, 3 = stop the applications that use the resource on that node only, and start
+//! them again when it is available (commands the admin provides, see `examples/alert-action-*`).
+//! Per node: the command gets the node of the event in `MWHA_ALERT_NODE` and, for an `available`
+//! message after a move, the node the resource left in `MWHA_ALERT_FROM`, where the pause or stop
+//! happened. With `failure_threshold=N` the `unavailable` command runs at the Nth failure in a
+//! row only (classify, MWHA1007W before).
 //!
 //! The command is an argv (never a shell), runs as the agent's user (hacluster) with a clean
 //! environment plus the event's fields, in its own process group, and is killed with that group

@@ -153,7 +153,8 @@ pub static RSC_UNAVAILABLE: Entry = entry!(
     "Resource {rsc} is unavailable on {node}: {failure}",
     "A recurring monitor (or `crm_resource --fail`) found the resource failed or stopped on that node. \
      Pacemaker now recovers it: a restart in place while the node's fail count is below `migration-threshold`, \
-     otherwise a move to another node. `{failure}` names the operation, the result and the agent's exit reason.",
+     otherwise a move to another node. `{failure}` names the operation, the result and the agent's exit reason. \
+     With `failure_threshold=N` only the Nth failure in a row on that node gets this line (the earlier ones MWHA1007W).",
     "Read the exit reason and the agent's log lines on that node (`/var/log/pacemaker/pacemaker.log`). \
      Expect MWHA1010I (available again) or MWHA1012I (moved) within the start timeout; if neither comes, \
      look at `crm_mon -1 --failcounts`.",
@@ -161,7 +162,8 @@ pub static RSC_UNAVAILABLE: Entry = entry!(
     "定期的な monitor (または `crm_resource --fail`) が、そのノードでリソースの障害または停止を検出しました。\
      Pacemaker が回復処理を行います。\
      そのノードの失敗回数が `migration-threshold` 未満なら同じノードで再起動し、達していれば別のノードへ移動します。\
-     `{failure}` には操作、結果、エージェントの終了理由 (exit reason) が入ります。",
+     `{failure}` には操作、結果、エージェントの終了理由 (exit reason) が入ります。\
+     `failure_threshold=N` の場合、この行はそのノードでの連続 N 回目の失敗にだけ出力されます (それより前は MWHA1007W)。",
     "そのノードで終了理由とエージェントのログ (`/var/log/pacemaker/pacemaker.log`) を確認してください。\
      start のタイムアウト以内に MWHA1010I (再び使用可能) または MWHA1012I (移動) が出力されます。\
      どちらも出ない場合は `crm_mon -1 --failcounts` を確認してください。"
@@ -241,6 +243,32 @@ pub static RSC_OP_FAILED: Entry = entry!(
     "リソース {rsc} の操作 {task} がノード {node} で失敗しました: {failure}",
     "その他のリソース操作 (reload、migrate_to、migrate_from、notify、validate) が失敗しました。",
     "そのノードで終了理由とエージェントのログを確認してください。"
+);
+pub static RSC_FAILED_BELOW_THRESHOLD: Entry = entry!(
+    "MWHA1007W",
+    Warning,
+    "failed-below-threshold",
+    [],
+    "Resource {rsc} failed on {node} ({count} of {threshold} failures in a row before it counts as unavailable): {failure}",
+    "With `failure_threshold=N` (WebSphere's `failureThreshold`), failures 1 to N-1 in a row of a resource on a node get \
+     this line instead of the one they would otherwise get (MWHA1001E, MWHA1002E, MWHA1004E or MWHA1006E), and \
+     `action_unavailable` does not run; failure N gets that line and runs the action. A failed stop (MWHA1003C) is never \
+     held back. The count is kept per node and resource in `state_dir` (forgotten at reboot); the resource available again \
+     on that node (a successful start, promote or monitor there) resets it. Pacemaker recovers the resource as usual: this \
+     option changes only mwha-alert's lines and actions, never Pacemaker's fail count or `migration-threshold`.",
+    "None at once. If such lines repeat, find the cause before the threshold is reached: the exit reason, the agent's log on \
+     that node, `crm_mon -1 --failcounts`.",
+    "リソース {rsc} がノード {node} で失敗しました (使用不可とみなすまでの連続失敗 {threshold} 回のうち {count} 回目): {failure}",
+    "`failure_threshold=N` (WebSphere の `failureThreshold`) のとき、ノードでのリソースの連続 1 回目から N-1 回目までの失敗には、\
+     本来の行 (MWHA1001E、MWHA1002E、MWHA1004E、MWHA1006E) の代わりにこの行を出力し、`action_unavailable` は実行しません。\
+     N 回目の失敗で本来の行を出力し、アクションを実行します。\
+     停止の失敗 (MWHA1003C) は保留しません。\
+     回数はノードとリソースごとに `state_dir` に記録され、ノードの再起動で消えます。\
+     そのノードでリソースが再び使用可能になる (start、promote、monitor がそこで成功する) と、回数はリセットされます。\
+     Pacemaker は通常どおりリソースを回復します。\
+     このオプションが変えるのは mwha-alert の行とアクションだけで、Pacemaker の失敗回数や `migration-threshold` は変わりません。",
+    "すぐに対処する必要はありません。\
+     この行が繰り返し出る場合は、しきい値に達する前に原因を調べてください: 終了理由、そのノードのエージェントのログ、`crm_mon -1 --failcounts`。"
 );
 pub static RSC_AVAILABLE_AGAIN: Entry = entry!(
     "MWHA1010I",
@@ -595,13 +623,14 @@ pub static UNKNOWN_KIND: Entry = entry!(
 );
 
 /// Every message, in ID order.
-pub static CATALOGUE: [&Entry; 30] = [
+pub static CATALOGUE: [&Entry; 31] = [
     &RSC_UNAVAILABLE,
     &RSC_START_FAILED,
     &RSC_STOP_FAILED,
     &RSC_ROLE_FAILED,
     &RSC_ACTIVE_UNEXPECTEDLY,
     &RSC_OP_FAILED,
+    &RSC_FAILED_BELOW_THRESHOLD,
     &RSC_AVAILABLE_AGAIN,
     &RSC_STARTED,
     &RSC_MOVED,
@@ -795,6 +824,7 @@ const FIELDS_AND_EXITS: &str = "
   (the last stop, demote or failure of the resource on another node within `recovery_window`, or a lost node that was
   running it).
 - `{state}`, `{task}`, `{rc}`, `{desc}`, `{name}`, `{value}`: Pacemaker's own values for the event.
+- `{count}`, `{threshold}` (MWHA1007W): the failures in a row of the resource on that node so far, and `failure_threshold`.
 
 ## Actions
 
@@ -807,6 +837,19 @@ in its own process group, killed after `action_timeout` (default 10s). Its envir
 `MWHA_ALERT_NODE`, `MWHA_ALERT_FROM`, `MWHA_ALERT_REPORTER`, plus every `CRM_alert_*` variable.
 Its outcome is logged as MWHA5001I or MWHA5002E. Actions do not depend on the recipient's `severity`, `ids` and
 `exclude_ids`, which select lines only.
+An `available` action after a move (MWHA1012I) runs on the node the resource moved to; `MWHA_ALERT_FROM` names the node
+it left, where an `unavailable` action may have paused or stopped something: undo it there too.
+
+## Failure threshold
+
+`failure_threshold=N` (default 1: every failure) is WebSphere's `failureThreshold`: the failure messages MWHA1001E,
+MWHA1002E, MWHA1004E and MWHA1006E, and `action_unavailable`, wait for the Nth failure in a row of a resource on a node;
+failures 1 to N-1 get MWHA1007W and run no action. A failed stop (MWHA1003C) is never held back, and counts.
+The resource available again on that node (a successful start, promote or monitor there) resets the count.
+The count is kept per node and resource in `state_dir/failures`, under the directory's lock, so the processes Pacemaker
+runs at once (one per event and recipient) count each event once; it is forgotten at reboot. When it cannot be kept
+(no `state_dir`, the lock not free within 2 s) the failure gets its usual line and action: a failure is never hidden.
+Pacemaker's own fail count and `migration-threshold` are not changed by this option.
 
 ## Exit codes
 
@@ -835,6 +878,7 @@ const FIELDS_AND_EXITS_JA: &str = "
 - `{command}`、`{outcome}`、`{output}`: アクションのコマンド、その結果 (例: `終了コード 0、0.2s`、`10.0s 以内に終了しませんでした`)、
   失敗したときの出力の最後の行。
 - `{error}`: MWHA9002E では不正な値の説明 (日本語)、MWHA9001E では OS のエラー (英語のまま)。
+- `{count}`、`{threshold}` (MWHA1007W): そのノードでのリソースのこれまでの連続失敗回数と、`failure_threshold` の値。
 
 ## アクション
 
@@ -850,6 +894,20 @@ const FIELDS_AND_EXITS_JA: &str = "
 `MWHA_ALERT_LINE` は受信者の `lang` で書いた行です。それ以外の値は `lang` によらず同じです。
 結果は MWHA5001I または MWHA5002E として記録されます。
 アクションは受信者の `severity`、`ids`、`exclude_ids` には左右されません (これらは行を選ぶだけです)。
+移動 (MWHA1012I) の後の `available` のアクションは、移動先のノードで実行されます。
+`MWHA_ALERT_FROM` は移動元のノードです。`unavailable` のアクションがそこで何かを一時停止または停止していれば、そこでも元に戻してください。
+
+## 失敗のしきい値
+
+`failure_threshold=N` (デフォルト 1: すべての失敗) は WebSphere の `failureThreshold` に相当します。
+失敗のメッセージ MWHA1001E、MWHA1002E、MWHA1004E、MWHA1006E と `action_unavailable` は、ノードでのリソースの連続 N 回目の失敗まで保留されます。
+1 回目から N-1 回目の失敗には MWHA1007W を出力し、アクションは実行しません。
+停止の失敗 (MWHA1003C) は保留せず、回数には数えます。
+そのノードでリソースが再び使用可能になる (start、promote、monitor がそこで成功する) と、回数はリセットされます。
+回数はノードとリソースごとに `state_dir/failures` に、ディレクトリーのロックを取って記録します。
+そのため Pacemaker が同時に実行する複数のプロセス (イベントと受信者ごとに 1 つ) も、1 つのイベントを 1 回だけ数えます。回数はノードの再起動で消えます。
+回数を記録できない場合 (`state_dir` がない、ロックが 2 秒以内に取れない) は、失敗に本来の行とアクションを使います。失敗を隠すことはありません。
+このオプションは Pacemaker 自身の失敗回数や `migration-threshold` を変えません。
 
 ## 終了コード
 
@@ -888,6 +946,7 @@ mod tests {
         for (entry, id) in [
             (&RSC_UNAVAILABLE, "MWHA1001E"),
             (&RSC_OP_FAILED, "MWHA1006E"),
+            (&RSC_FAILED_BELOW_THRESHOLD, "MWHA1007W"),
             (&RSC_AVAILABLE_AGAIN, "MWHA1010I"),
             (&RSC_STOPPED, "MWHA1013I"),
             (&PRIMARY_MOVED, "MWHA1020I"),

@@ -6,7 +6,7 @@
 //! monitor first), expected results of monitors (the first result of every recurring monitor
 //! after a start is reported by Pacemaker), and successful notify, reload and migrate_to.
 
-use crate::catalogue::{self, Entry, Lang};
+use crate::catalogue::{self, Entry, Lang, Severity};
 use crate::cluster::{Failure, Previous};
 use crate::event::{Event, Kind, EXEC_CANCELLED, EXEC_DONE};
 
@@ -23,6 +23,40 @@ pub struct Facts {
     pub recent_failure_here: Option<Failure>,
     /// For a membership event: whether this node's quorum changed.
     pub quorum: Option<QuorumChange>,
+    /// For a failure, with `failure_threshold` above 1: its place in the row of failures of the
+    /// resource on the node (`None`: not counted, so reported as usual).
+    pub failures: Option<FailureCount>,
+}
+
+/// A failure's place in its row, and the threshold (`failure_threshold`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureCount {
+    pub count: u32,
+    pub threshold: u32,
+}
+
+/// What an event means for `failure_threshold`'s count of the resource on its node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tally {
+    /// A failed operation: a message of the `unavailable` class.
+    Failure,
+    /// The resource available on the node: a successful start, migrate_from or promote, or a
+    /// recurring monitor that finds it running.
+    Success,
+}
+
+/// Whether the event counts for `failure_threshold`, and how. Pure, like `classify`, whose
+/// `unavailable` messages are exactly the failures.
+pub fn tally(event: &Event) -> Option<Tally> {
+    if event.kind != Kind::Resource || event.status == Some(EXEC_CANCELLED) {
+        return None;
+    }
+    if event.succeeded() {
+        let running = matches!(event.rc, Some(0 | 8));
+        let available = matches!(event.task.as_str(), "start" | "migrate_from" | "promote") || event.is_recurring_monitor();
+        return (running && available).then_some(Tally::Success);
+    }
+    resource(event, &Facts::default()).filter(|m| m.entry.action_classes.contains(&"unavailable")).map(|_| Tally::Failure)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +149,7 @@ impl Message {
 pub fn classify(event: &Event, facts: &Facts) -> Vec<Message> {
     let reporter = || ("reporter", facts.reporter.clone());
     match &event.kind {
-        Kind::Resource => resource(event, facts).into_iter().collect(),
+        Kind::Resource => resource(event, facts).map(|m| below_threshold(m, facts)).into_iter().collect(),
         Kind::Node => {
             let node = ("node", event.node.clone());
             let mut out = vec![match event.desc.as_str() {
@@ -214,6 +248,30 @@ fn resource(event: &Event, facts: &Facts) -> Option<Message> {
     )
 }
 
+/// A failure before the `failure_threshold`th in a row: MWHA1007W instead of its message (and so
+/// no `action_unavailable`). A critical failure (a failed stop) is never held back.
+fn below_threshold(message: Message, facts: &Facts) -> Message {
+    let Some(FailureCount { count, threshold }) = facts.failures else { return message };
+    let entry = message.entry;
+    if count >= threshold || !entry.action_classes.contains(&"unavailable") || entry.severity >= Severity::Critical {
+        return message;
+    }
+    let field = |name: &str| message.field(name).to_string();
+    let failure_ja = message.fields_ja.iter().find(|(k, _)| *k == "failure").map_or_else(|| field("failure"), |(_, v)| v.clone());
+    Message::new(
+        &catalogue::RSC_FAILED_BELOW_THRESHOLD,
+        vec![
+            ("rsc", field("rsc")),
+            ("node", field("node")),
+            ("reporter", field("reporter")),
+            ("count", count.to_string()),
+            ("threshold", threshold.to_string()),
+            ("failure", field("failure")),
+        ],
+    )
+    .ja(vec![("failure", failure_ja)])
+}
+
 /// MWHA1012I or MWHA1020I: where it was before, and why when known.
 fn moved(entry: &'static Entry, prev: &Previous, with: impl Fn(Vec<(&'static str, String)>) -> Vec<(&'static str, String)>) -> Message {
     Message::new(entry, with(vec![("from", prev.node.clone()), ("why", prev.why.text(&prev.node))]))
@@ -295,6 +353,7 @@ mod tests {
             previous: Some(Previous { node: "n8".into(), why: Why::NodeLost }),
             recent_failure_here: Some(monitor_failed(7)),
             quorum: Some(QuorumChange::Lost),
+            failures: Some(FailureCount { count: 1, threshold: 3 }),
         }
     }
 
@@ -441,6 +500,96 @@ mod tests {
             &["2026-11-25T21:30:31.000Z n1 MWHA3002C Fencing (reboot) of node n2 failed with rc -62: Operation reboot of n2 by n1 for pacemaker-controld.1234@n1: Timer expired (ref=8c1e)"],
         );
         check("attribute", facts("n1"), &["2026-11-25T21:31:00.000Z n1 MWHA4001I Node attribute master-st on n2 is now 10"]);
+    }
+
+    fn below(count: u32, threshold: u32, reporter: &str) -> Facts {
+        Facts { failures: Some(FailureCount { count, threshold }), ..facts(reporter) }
+    }
+
+    /// `failure_threshold`: failures before the Nth in a row get MWHA1007W (no action class) with
+    /// the failure itself; the Nth and later get their usual message; a failed stop never waits.
+    #[test]
+    fn failures_below_the_threshold_are_warnings_with_their_own_id() {
+        check(
+            "monitor-not-running",
+            Facts { exit_reason: Some("No process state file found".into()), ..below(2, 3, "n1") },
+            &["2026-11-25T21:23:53.624Z n1 MWHA1007W Resource d failed on n1 (2 of 3 failures in a row before it counts as unavailable): monitor (every 2s) returned 7 (not running): No process state file found"],
+        );
+        check_ja(
+            "monitor-not-running",
+            below(1, 5, "n1"),
+            &["2026-11-25T21:23:53.624Z n1 MWHA1007W リソース d がノード n1 で失敗しました (使用不可とみなすまでの連続失敗 5 回のうち 1 回目): monitor (2s 間隔) の戻り値 7 (not running)"],
+        );
+        check(
+            "start-failed",
+            below(1, 2, "n2"),
+            &["2026-11-25T21:23:59.612Z n2 MWHA1007W Resource e failed on n2 (1 of 2 failures in a row before it counts as unavailable): start returned 1 (error)"],
+        );
+        // The Nth failure, and any later one, is reported as usual.
+        for count in [3, 4] {
+            check(
+                "monitor-not-running",
+                below(count, 3, "n1"),
+                &["2026-11-25T21:23:53.624Z n1 MWHA1001E Resource d is unavailable on n1: monitor (every 2s) returned 7 (not running)"],
+            );
+        }
+        // A failed stop is critical: never held back.
+        let mut vars = recorded("stop-ok");
+        vars.insert("CRM_alert_rc".into(), "1".into());
+        let m = &classify(&Event::from_vars(&vars).unwrap(), &below(1, 3, "n1"))[0];
+        assert_eq!(m.entry.id, "MWHA1003C");
+        // Anything but a failure is untouched by a count.
+        for name in ["start-ok", "stop-ok", "promote-ok", "node-lost-majority", "monitor-ok-first-result"] {
+            let event = Event::from_vars(&recorded(name)).unwrap();
+            let plain: Vec<&str> = classify(&event, &facts("n1")).iter().map(|m| m.entry.id).collect();
+            let counted: Vec<&str> = classify(&event, &below(1, 3, "n1")).iter().map(|m| m.entry.id).collect();
+            assert_eq!(plain, counted, "{name}");
+        }
+        assert!(catalogue::RSC_FAILED_BELOW_THRESHOLD.action_classes.is_empty(), "no action_unavailable below the threshold");
+    }
+
+    /// The count and the messages agree: exactly the events whose message is of the
+    /// `unavailable` class are failures; successful starts, promotes and monitors that find the
+    /// resource running are successes; nothing else counts.
+    #[test]
+    fn failures_counted_are_exactly_the_unavailable_messages() {
+        let mut seen = std::collections::BTreeMap::new();
+        for header in RECORDED.lines().filter_map(|l| l.strip_prefix("#- ")) {
+            let name = header.split(':').next().unwrap();
+            let event = Event::from_vars(&recorded(name)).unwrap();
+            let unavailable = classify(&event, &facts("n1")).iter().any(|m| m.entry.action_classes.contains(&"unavailable"));
+            let t = tally(&event);
+            assert_eq!(t == Some(Tally::Failure), unavailable, "{name}");
+            seen.insert(name, t);
+        }
+        for (name, expected) in [
+            ("monitor-not-running", Some(Tally::Failure)),
+            ("asyncmon-injected", Some(Tally::Failure)),
+            ("monitor-timeout", Some(Tally::Failure)),
+            ("start-failed", Some(Tally::Failure)),
+            ("start-ok", Some(Tally::Success)),
+            ("start-ok-after-move", Some(Tally::Success)),
+            ("promote-ok", Some(Tally::Success)),
+            ("monitor-ok-first-result", Some(Tally::Success)),
+            ("promoted-monitor-first-result", Some(Tally::Success)),
+            ("monitor-cancelled", None),
+            ("stop-ok", None),
+            ("demote-ok", None),
+            ("reload-agent-ok", None),
+            ("node-lost-majority", None),
+            ("fencing-failed", None),
+        ] {
+            assert_eq!(seen[name], expected, "{name}");
+        }
+        // A probe that finds the resource running where it should not is no failure of it.
+        let mut vars = recorded("start-ok");
+        for (k, v) in [("CRM_alert_task", "monitor"), ("CRM_alert_interval", "0"), ("CRM_alert_target_rc", "7"), ("CRM_alert_rc", "0")] {
+            vars.insert(k.into(), v.into());
+        }
+        assert_eq!(tally(&Event::from_vars(&vars).unwrap()), None);
+        // A probe that finds it stopped, as expected, is no success either.
+        vars.insert("CRM_alert_rc".into(), "7".into());
+        assert_eq!(tally(&Event::from_vars(&vars).unwrap()), None);
     }
 
     #[test]

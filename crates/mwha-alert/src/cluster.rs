@@ -7,7 +7,9 @@
 //! node, so a stop on n1 and the start on n2 are never seen by one alert process. The CIB keeps
 //! every node's last operation per resource (`<rsc>_last_0`) and last failure
 //! (`<rsc>_last_failure_0`), with `last-rc-change` in epoch seconds and the agent's
-//! `exit-reason`; a node lost without fencing keeps its history, marked `crmd="offline"`.
+//! `exit-reason`; a node lost without fencing keeps its history, marked `crmd="offline"`. A
+//! fenced node's history is erased, so what ran on a lost node is also remembered at the loss
+//! (`state::StateDir::remember_lost`).
 //! Parsing is pure and tested against status sections recorded on Pacemaker 2.1.5.
 
 use std::time::Duration;
@@ -222,6 +224,24 @@ impl Status {
         self.previous(rsc, here, since, &["demote"], &["promote"])
     }
 
+    /// The resources whose last operation on `node` left them running there (a successful
+    /// start, promote or migrate_from), and whether promoted: what a lost node took with it.
+    pub fn running_on(&self, node: &str) -> Vec<(String, bool)> {
+        let Some(state) = self.node(node) else { return Vec::new() };
+        state
+            .resources
+            .iter()
+            .filter(|r| {
+                r.last().is_some_and(|op| {
+                    op.status == crate::event::EXEC_DONE
+                        && op.rc == 0
+                        && matches!(op.operation.as_str(), "start" | "promote" | "migrate_from")
+                })
+            })
+            .map(|r| (r.id.clone(), r.last().is_some_and(|op| op.operation == "promote")))
+            .collect()
+    }
+
     fn previous(&self, rsc: &str, here: &str, since: i64, released_by: &[&str], running_after: &[&str]) -> Option<Previous> {
         // The resource was here after any release elsewhere that is not newer than its last
         // failure, stop or demote here: that release does not explain this start.
@@ -275,7 +295,7 @@ impl LrmResource {
 }
 
 /// `st` matches `st` and `st:1`: anonymous clones are recorded without the instance number.
-fn same_resource(lrm_id: &str, rsc: &str) -> bool {
+pub fn same_resource(lrm_id: &str, rsc: &str) -> bool {
     let base = |s: &str| -> String {
         match s.rsplit_once(':') {
             Some((b, n)) if n.chars().all(|c| c.is_ascii_digit()) => b.to_string(),

@@ -6,9 +6,12 @@
 //!
 //! Runbook of one event:
 //! 1. parse the event and the options (a bad option: MWHA9002E, the default is used, exit 2);
+//!    with `failure_threshold` above 1, count a failure (or reset the count on a success) of
+//!    the resource on its node under `state_dir` (`state::StateDir::count_failure`);
 //! 2. gather what the message needs, each step bounded: the exit reason of a failure and the
 //!    history of a start or promote from the CIB, the quorum state for a membership change;
-//! 3. classify (pure) and write each line the recipient wants: one `write(2)` with `O_APPEND`;
+//! 3. classify (pure; a failure before the threshold is MWHA1007W, with no action) and write
+//!    each line the recipient wants: one `write(2)` with `O_APPEND`;
 //!    a line that cannot be written goes to syslog as MWHA9001E (stderr if syslog fails too)
 //!    and the agent exits 1;
 //! 4. run the action (bounded, no shell) and report its outcome (MWHA5001I/MWHA5002E; exit 3
@@ -33,7 +36,7 @@ use std::time::{Duration, SystemTime};
 use ocf::deadline::Deadline;
 
 use crate::catalogue::Entry;
-use crate::classify::{Facts, Message, Needs, QuorumChange};
+use crate::classify::{Facts, FailureCount, Message, Needs, QuorumChange, Tally};
 use crate::event::{Event, Kind};
 use crate::options::{Options, Problem, Recipient};
 
@@ -117,7 +120,11 @@ fn run(vars: &BTreeMap<String, String>, mode: Mode) -> u8 {
         Recipient::Syslog
     });
 
-    let facts = gather(&event, &opts, reporter.clone(), now, &deadline);
+    // Counted first, before the slower queries, so that the processes of successive events
+    // count in the order Pacemaker started them (event times settle the rest).
+    let failures = if mode == Mode::Deliver && opts.failure_threshold > 1 { count_failures(&event, &opts, &deadline) } else { None };
+    let mut facts = gather(&event, &opts, reporter.clone(), now, &deadline);
+    facts.failures = failures;
     let mut messages: Vec<Message> = problems.iter().map(problem_message).collect();
     // Whatever the recipient's filter says, Pacemaker copies this into pacemaker.log (in
     // English, like every line of Pacemaker's log).
@@ -268,30 +275,116 @@ fn gather(event: &Event, opts: &Options, reporter: String, now: i64, deadline: &
             Ok(status) => {
                 facts.previous = status.previous_location(&event.rsc, &event.node, since);
                 facts.recent_failure_here = status.recent_failure(&event.rsc, &event.node, since).map(cluster::Op::failure);
+                if facts.previous.is_none() && facts.recent_failure_here.is_none() {
+                    facts.previous = lost_with_its_node(event, since, false, opts, deadline);
+                }
             }
             Err(e) => ocf::warn!("operation history of {} unknown: {e:#}", event.rsc),
         },
         Needs::PreviousPrimary => match query() {
-            Ok(status) => facts.previous = status.previous_primary(&event.rsc, &event.node, since),
+            Ok(status) => {
+                facts.previous = status.previous_primary(&event.rsc, &event.node, since);
+                if facts.previous.is_none() {
+                    facts.previous = lost_with_its_node(event, since, true, opts, deadline);
+                }
+            }
             Err(e) => ocf::warn!("operation history of {} unknown: {e:#}", event.rsc),
         },
-        Needs::Quorum => match cluster::query_quorum(&deadline.within(Duration::from_secs(2))) {
-            Err(e) => ocf::warn!("quorum state unknown: {e:#}"),
-            Ok(quorate) => {
-                let recorded = state::StateDir::open(&opts.state_dir)
-                    .and_then(|s| s.quorum_change(quorate, &state::boot_id(), &deadline.within(Duration::from_secs(2))));
-                facts.quorum = match recorded {
-                    Ok(change) => change,
-                    Err(e) => {
-                        ocf::warn!("quorum changes are reported without state: {e:#}");
-                        // Without state every membership loss seen without quorum is reported.
-                        (!quorate && event.kind == Kind::Node && event.desc == "lost").then_some(QuorumChange::Lost)
-                    }
-                };
+        Needs::Quorum => {
+            if event.kind == Kind::Node && event.desc == "lost" {
+                remember_what_ran_there(&event.node, at, opts, deadline);
             }
-        },
+            facts.quorum = quorum_change(event, opts, deadline);
+        }
     }
     facts
+}
+
+/// A node was lost: remember which resources ran there, before fencing erases its operation
+/// history from the CIB (the start elsewhere then still says where the resource came from).
+fn remember_what_ran_there(node: &str, at: i64, opts: &Options, deadline: &Deadline) {
+    let remembered = cluster::query_status(&deadline.within(Duration::from_secs(2))).and_then(|status| {
+        let running = status.running_on(node);
+        state::StateDir::open(&opts.state_dir)?.remember_lost(
+            node,
+            &running,
+            at,
+            &state::boot_id(),
+            &deadline.within(Duration::from_secs(2)),
+        )
+    });
+    if let Err(e) = remembered {
+        ocf::warn!("what ran on the lost node {node} is not remembered: {e:#}");
+    }
+}
+
+/// Where `rsc` ran (or, `promoted`, was the primary) before it started (was promoted) on
+/// `here`, when the CIB no longer says it: a node lost at or after `since` that ran it then.
+fn lost_with_its_node(event: &Event, since: i64, promoted: bool, opts: &Options, deadline: &Deadline) -> Option<cluster::Previous> {
+    let at_us = event.epoch.unwrap_or(0).saturating_mul(1_000_000).saturating_add(i64::from(event.usec));
+    let arrival = state::Arrival { rsc: &event.rsc, here: &event.node, promoted, at_us };
+    let used = state::StateDir::open(&opts.state_dir)
+        .and_then(|s| s.use_lost_location(&arrival, since, &state::boot_id(), &deadline.within(Duration::from_secs(2))));
+    match used {
+        Ok(node) => node.map(|node| cluster::Previous { node, why: cluster::Why::NodeLost }),
+        Err(e) => {
+            ocf::warn!("the resources of lost nodes are unknown: {e:#}");
+            None
+        }
+    }
+}
+
+/// The quorum change a membership event brings, if any (recorded under `state_dir`).
+fn quorum_change(event: &Event, opts: &Options, deadline: &Deadline) -> Option<QuorumChange> {
+    match cluster::query_quorum(&deadline.within(Duration::from_secs(2))) {
+        Err(e) => {
+            ocf::warn!("quorum state unknown: {e:#}");
+            None
+        }
+        Ok(quorate) => {
+            let recorded = state::StateDir::open(&opts.state_dir)
+                .and_then(|s| s.quorum_change(quorate, &state::boot_id(), &deadline.within(Duration::from_secs(2))));
+            match recorded {
+                Ok(change) => change,
+                Err(e) => {
+                    ocf::warn!("quorum changes are reported without state: {e:#}");
+                    // Without state every membership loss seen without quorum is reported.
+                    (!quorate && event.kind == Kind::Node && event.desc == "lost").then_some(QuorumChange::Lost)
+                }
+            }
+        }
+    }
+}
+
+/// `failure_threshold`: counts the event under `state_dir` and returns a failure's place in its
+/// row. `None` for an event that is not a failure, and when the count cannot be kept: then the
+/// failure is reported as usual (never hidden) and Pacemaker's log says why.
+fn count_failures(event: &Event, opts: &Options, deadline: &Deadline) -> Option<FailureCount> {
+    let tally = classify::tally(event)?;
+    let at_us = match event.epoch {
+        Some(epoch) => epoch.saturating_mul(1_000_000).saturating_add(i64::from(event.usec)),
+        None => SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64),
+    };
+    let key = state::key(&[
+        &event.node,
+        &event.rsc,
+        &event.task,
+        &event.interval_ms.unwrap_or(0).to_string(),
+        &event.rc.unwrap_or(-1).to_string(),
+        &event.status.unwrap_or(0).to_string(),
+        &at_us.to_string(),
+    ]);
+    let counted = state::StateDir::open(&opts.state_dir).and_then(|dir| {
+        let what = state::FailureEvent { tally, node: &event.node, rsc: &event.rsc, key: &key, at_us };
+        dir.count_failure(&what, &state::boot_id(), &deadline.within(Duration::from_secs(2)))
+    });
+    match counted {
+        Ok(count) => (tally == Tally::Failure).then_some(FailureCount { count, threshold: opts.failure_threshold }),
+        Err(e) => {
+            ocf::warn!("failures of {} on {} are not counted (failure_threshold), so reported as usual: {e:#}", event.rsc, event.node);
+            None
+        }
+    }
 }
 
 fn usage() -> String {
@@ -317,7 +410,7 @@ options (alert or recipient instance attributes; the recipient's win):
 ",
     );
     for (name, default, meaning) in options::OPTIONS {
-        text.push_str(&format!("  {name:<16} {default:<16} {meaning}\n"));
+        text.push_str(&format!("  {name:<18} {default:<16} {meaning}\n"));
     }
     text.push_str(
         "

@@ -45,7 +45,10 @@ pub fn render() -> String {
          recipient (sent to syslog, or to stderr when syslog failed too). 2: an invalid option or recipient \
          (MWHA9002E). 3: the configured action failed or timed out (MWHA5002E).",
     );
-    out += &section("FILES", "/run/mwha/alert: per-boot state (quorum, action de-duplication), owned by hacluster.");
+    out += &section(
+        "FILES",
+        "/run/mwha/alert: per-boot state (quorum, action de-duplication, failure counts of failure_threshold), owned by hacluster.",
+    );
     out += &section("SEE ALSO", "pcs(8), crm(8), crm_mon(8), docs/policies.md in the mwha documentation.");
     out
 }

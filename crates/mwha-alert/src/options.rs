@@ -19,12 +19,18 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
     ("exclude_ids", "(none)", "never these message IDs (same syntax)"),
     ("lang", "en", "language of the text: en or ja (time, node, ID and severity stay the same; docs/messages.ja.md)"),
     ("syslog_facility", "daemon", "facility of syslog recipients and of problem reports (daemon, user, local0..local7)"),
+    (
+        "failure_threshold",
+        "1",
+        "failure lines (MWHA1001E, 1002E, 1004E, 1006E) and action_unavailable only at the Nth failure in a row of a resource \
+         on a node (before: MWHA1007W); the resource available again there resets the count",
+    ),
     ("action_<class>", "(none)", "command run for messages of that class: absolute path and arguments, no shell"),
     ("action_resources", "(all)", "actions run only for messages about these resources (comma or space separated)"),
     ("action_timeout", "10s", "the action is killed (with its process group) after this"),
     ("recovery_window", "600s", "a stop, demote or failure this recent explains a later start (moved, available again)"),
     ("query_cluster", "true", "read exit reasons and operation history from the CIB, quorum from crm_node"),
-    ("state_dir", "/run/mwha/alert", "per-boot state (quorum, action de-duplication); must be writable by hacluster"),
+    ("state_dir", "/run/mwha/alert", "per-boot state (quorum, action de-duplication, failure counts); must be writable by hacluster"),
 ];
 
 /// Where the line goes.
@@ -116,6 +122,7 @@ impl Why {
     const DURATION: Why =
         Why { en: "expected a duration like 10s, 500ms or 2m", ja: "10s、500ms、2m のような時間を指定してください" };
     const BOOLEAN: Why = Why { en: "expected true or false", ja: "true または false を指定してください" };
+    const COUNT: Why = Why { en: "expected a whole number of at least 1", ja: "1 以上の整数を指定してください" };
     const ABSOLUTE: Why = Why { en: "must be an absolute path", ja: "絶対パスを指定してください" };
     const PROGRAM: Why = Why {
         en: "the program must be an absolute path (no shell, no PATH lookup)",
@@ -129,13 +136,14 @@ impl Why {
 
     /// Every reason, for the tests.
     #[cfg(test)]
-    const ALL: [Why; 10] = [
+    const ALL: [Why; 11] = [
         Why::SEVERITY,
         Why::IDS,
         Why::LANG,
         Why::FACILITY,
         Why::DURATION,
         Why::BOOLEAN,
+        Why::COUNT,
         Why::ABSOLUTE,
         Why::PROGRAM,
         Why::RECIPIENT,
@@ -152,6 +160,9 @@ pub struct Options {
     pub actions: BTreeMap<String, ActionCommand>,
     pub action_resources: Vec<String>,
     pub action_timeout: Duration,
+    /// WebSphere's `failureThreshold`: the failures in a row of a resource on a node before its
+    /// failure message and `action_unavailable` (1: every failure, the default).
+    pub failure_threshold: u32,
     pub recovery_window: Duration,
     pub query_cluster: bool,
     pub state_dir: PathBuf,
@@ -202,6 +213,13 @@ impl Options {
         };
         let action_timeout = duration("action_timeout", Duration::from_secs(10));
         let recovery_window = duration("recovery_window", Duration::from_secs(600));
+        let failure_threshold = match get("failure_threshold") {
+            None => 1,
+            Some(v) => v.parse::<u32>().ok().filter(|n| *n >= 1).unwrap_or_else(|| {
+                problem("failure_threshold", v, Why::COUNT);
+                1
+            }),
+        };
         let query_cluster = match get("query_cluster").map(str::to_ascii_lowercase).as_deref() {
             None | Some("true" | "yes" | "1" | "on") => true,
             Some("false" | "no" | "0" | "off") => false,
@@ -247,6 +265,7 @@ impl Options {
                 actions,
                 action_resources,
                 action_timeout,
+                failure_threshold,
                 recovery_window,
                 query_cluster,
                 state_dir,
@@ -365,6 +384,20 @@ mod tests {
             assert_eq!(o.min_severity, Severity::Warning, "{bad}: the other options still apply");
             assert_eq!(problems, [Problem::new("lang", bad, Why::LANG)]);
             assert_eq!(problems[0].error, "expected en or ja");
+        }
+    }
+
+    /// WebSphere's failureThreshold is "an integer greater than 0"; 1 (every failure) is today's
+    /// behaviour and the default, and a bad value never raises it.
+    #[test]
+    fn failure_threshold_is_a_whole_number_of_at_least_one() {
+        assert_eq!(opts(&[]).0.failure_threshold, 1);
+        let (o, problems) = opts(&[("failure_threshold", " 5 ")]);
+        assert_eq!((o.failure_threshold, problems.len()), (5, 0));
+        for bad in ["0", "-1", "five", "2.5", "99999999999"] {
+            let (o, problems) = opts(&[("failure_threshold", bad)]);
+            assert_eq!(o.failure_threshold, 1, "{bad}: the default stays");
+            assert_eq!(problems, [Problem::new("failure_threshold", bad, Why::COUNT)], "{bad}");
         }
     }
 

@@ -2,29 +2,61 @@
 //! tmpfs: forgotten at reboot). Every read-modify-write holds an exclusive `flock` on
 //! `state_dir/lock`, because Pacemaker runs one agent per event and recipient concurrently
 //! (a cut-off node sees two "lost" events at the same moment and must report one quorum loss).
+//! The lock is polled with a deadline, never waited for without one.
 //!
 //! - `quorum`: `<boot id> <0|1>`, the last quorum state seen, to report changes only.
 //! - `actions/<key>`: one file per (event, command) that ran, so an action configured on the
 //!   alert (and so seen by every recipient's process) runs once per event.
+//! - `failures`: the failures in a row of each resource on each node (`failure_threshold`, WebSphere's
+//!   `failureThreshold`), replaced atomically (`ocf::atomic`: temp file, fsync, rename) and
+//!   bounded: at most [`MAX_RECORDS`] node+resource records (the least recently updated dropped
+//!   first), [`KEYS_PER_RECORD`] events remembered per record, names of at most [`MAX_NAME`]
+//!   bytes, and a file of at most [`MAX_FAILURES_FILE`] bytes read.
+//!
+//! - `lost-locations`: the resources that ran on each node when it was seen lost (`node rsc
+//!   lost_at started|promoted used_us`), because fencing erases the node's history from the CIB
+//!   and the start elsewhere must still say where the resource came from; each line names the
+//!   previous node of one start (or promote) event only. At most [`MAX_LOST`] lines.
 //!
 //! The agent runs as hacluster and cannot create `/run/mwha`; packaging creates the directory
-//! (tmpfiles.d). Without it the agent still writes every line; it only loses these two features.
+//! (tmpfiles.d). Without it the agent still writes every line; it only loses these features
+//! (and then reports every failure as if `failure_threshold` were 1: a failure is never hidden).
 
+use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result};
-use nix::fcntl::{Flock, FlockArg};
+use anyhow::{bail, Context, Result};
+use nix::fcntl::{Flock, FlockArg, OFlag};
 
+use ocf::atomic::{self, Attrs, Dir, Previous, Replace};
 use ocf::deadline::Deadline;
 
-use crate::classify::QuorumChange;
+use crate::classify::{QuorumChange, Tally};
 
 /// How long action claims are kept.
 const CLAIM_TTL: Duration = Duration::from_secs(3600);
+
+/// The failure counts' file in `state_dir`.
+const FAILURES: &str = "failures";
+/// Its first line: format and version, then the boot ID.
+const FAILURES_HEADER: &str = "mwha-alert-failures 1";
+/// At most this many node+resource records are kept; the least recently updated go first.
+pub const MAX_RECORDS: usize = 256;
+/// Events remembered per record, so that every recipient's process of one event gets the same
+/// count, whatever the order the processes run in.
+pub const KEYS_PER_RECORD: usize = 8;
+/// Node and resource names longer than this are not counted (their failures are reported as if
+/// `failure_threshold` were 1); with it, [`MAX_RECORDS`] records fit in [`MAX_FAILURES_FILE`].
+pub const MAX_NAME: usize = 256;
+/// The largest `failures` file read; a bigger one is refused, never read into memory.
+pub const MAX_FAILURES_FILE: u64 = 512 * 1024;
+/// A record whose count is 0 is kept this long after its last event (only to recognise late
+/// processes of its events), then dropped.
+const IDLE_TTL: Duration = CLAIM_TTL;
 
 #[derive(Debug)]
 pub struct StateDir {
@@ -47,7 +79,13 @@ impl StateDir {
     fn locked<T>(&self, deadline: &Deadline, work: impl FnOnce() -> Result<T>) -> Result<T> {
         let path = self.dir.join("lock");
         let mut file = Some(
-            OpenOptions::new().create(true).append(true).mode(0o640).open(&path).with_context(|| format!("opening {}", path.display()))?,
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o640)
+                .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC).bits())
+                .open(&path)
+                .with_context(|| format!("opening {}", path.display()))?,
         );
         let lock = deadline.wait_for(&format!("the lock on {}", path.display()), Duration::from_millis(20), || {
             let f = file.take().expect("invariant: the file is put back after every failed attempt");
@@ -84,6 +122,45 @@ impl StateDir {
         })
     }
 
+    /// Counts an event of `failure_threshold` (a failure, or the resource available again) and
+    /// returns the failures in a row of the resource on the node: for a failure, its own
+    /// position in the row (the same for every process of that event); 0 for a success.
+    pub fn count_failure(&self, event: &FailureEvent, boot_id: &str, deadline: &Deadline) -> Result<u32> {
+        for (what, name) in [("node", event.node), ("resource", event.rsc)] {
+            if name.len() > MAX_NAME || name.contains(['\t', '\n']) {
+                bail!("the {what} name is longer than {MAX_NAME} bytes or holds a tab or newline: not counted");
+            }
+        }
+        self.locked(deadline, || {
+            let dir = Dir::open(&self.dir).with_context(|| format!("opening {}", self.dir.display()))?;
+            let name = OsStr::new(FAILURES);
+            let shown = self.dir.join(FAILURES);
+            let text = match dir.read(name, MAX_FAILURES_FILE) {
+                Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+                Ok(None) => String::new(),
+                Err(e) => return Err(e).with_context(|| format!("reading {}", shown.display())),
+            };
+            let mut table = Failures::parse(&text, boot_id);
+            let now = unix_seconds(SystemTime::now());
+            let (count, changed) = table.apply(event, now);
+            if changed {
+                table.prune(now);
+                // A writer killed between its temp file and the rename left it; we hold the lock.
+                atomic::remove_stale_temps(&dir, name).with_context(|| format!("cleaning up beside {}", shown.display()))?;
+                let how = Replace {
+                    attrs: Some(own_attrs()),
+                    backups: None,
+                    previous: Previous::Unchecked,
+                    limit: MAX_FAILURES_FILE,
+                    pace: None,
+                };
+                let _written = atomic::replace(&dir, name, table.render(boot_id).as_bytes(), &how)
+                    .with_context(|| format!("writing {}", shown.display()))?;
+            }
+            Ok(count)
+        })
+    }
+
     /// True the first time `key` is claimed (within an hour); false for every later claim.
     pub fn claim(&self, key: &str, deadline: &Deadline) -> Result<bool> {
         self.locked(deadline, || {
@@ -103,6 +180,315 @@ impl StateDir {
             }
         })
     }
+}
+
+/// Where resources ran on nodes that were lost: the file in `state_dir`.
+const LOST: &str = "lost-locations";
+/// Its first line: format and version, then the boot ID.
+const LOST_HEADER: &str = "mwha-alert-lost 1";
+/// At most this many (node, resource) lines are kept; the oldest losses go first.
+pub const MAX_LOST: usize = 1024;
+/// The largest `lost-locations` file read.
+const MAX_LOST_FILE: u64 = 512 * 1024;
+
+/// A resource that ran on a node when it was lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostLocation {
+    pub node: String,
+    pub rsc: String,
+    /// When the node was seen lost (epoch seconds).
+    pub lost_at: i64,
+    /// It was the promoted instance there.
+    pub promoted: bool,
+    /// The start (promote) elsewhere this was used for, in µs since the epoch (0: not yet):
+    /// every recipient's process of that event may use it again, a later event never.
+    pub used_us: i64,
+}
+
+impl StateDir {
+    /// Remembers the resources that ran on `node` when it was seen lost. Fencing erases a
+    /// node's operation history from the CIB, so the start elsewhere that follows would find
+    /// no trace of where the resource came from (MWHA1012I "after node n1 was lost").
+    /// `resources`: (id, promoted).
+    pub fn remember_lost(&self, node: &str, resources: &[(String, bool)], lost_at: i64, boot_id: &str, deadline: &Deadline) -> Result<()> {
+        let fits = |name: &str| name.len() <= MAX_NAME && !name.contains(['\t', '\n']);
+        if !fits(node) {
+            bail!("the node name is longer than {MAX_NAME} bytes or holds a tab or newline: not remembered");
+        }
+        self.locked(deadline, || {
+            let dir = Dir::open(&self.dir).with_context(|| format!("opening {}", self.dir.display()))?;
+            let name = OsStr::new(LOST);
+            let shown = self.dir.join(LOST);
+            let mut table = match dir.read(name, MAX_LOST_FILE) {
+                Ok(Some(bytes)) => parse_lost(&String::from_utf8_lossy(&bytes), boot_id),
+                Ok(None) => Vec::new(),
+                Err(e) => return Err(e).with_context(|| format!("reading {}", shown.display())),
+            };
+            table.retain(|l| l.node != node);
+            table.extend(resources.iter().filter(|(r, _)| fits(r)).map(|(rsc, promoted)| LostLocation {
+                node: node.to_string(),
+                rsc: rsc.clone(),
+                lost_at,
+                promoted: *promoted,
+                used_us: 0,
+            }));
+            if table.len() > MAX_LOST {
+                table.sort_by_key(|l| l.lost_at);
+                table.drain(..table.len() - MAX_LOST);
+            }
+            write_lost(&dir, &table, boot_id).with_context(|| format!("writing {}", shown.display()))
+        })
+    }
+
+    /// The lost node the arrival's resource ran on (as the primary, for a promote), lost at or
+    /// after `since`: the most recent such loss, used once (by every recipient's process of this
+    /// one event; a later start or promote gets nothing, so a restart in place long after is
+    /// never called a move).
+    pub fn use_lost_location(&self, arrival: &Arrival, since: i64, boot_id: &str, deadline: &Deadline) -> Result<Option<String>> {
+        let Arrival { rsc, here, promoted, at_us } = *arrival;
+        self.locked(deadline, || {
+            let dir = Dir::open(&self.dir).with_context(|| format!("opening {}", self.dir.display()))?;
+            let shown = self.dir.join(LOST);
+            let mut table = match dir.read(OsStr::new(LOST), MAX_LOST_FILE) {
+                Ok(Some(bytes)) => parse_lost(&String::from_utf8_lossy(&bytes), boot_id),
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(e).with_context(|| format!("reading {}", shown.display())),
+            };
+            let found = table
+                .iter_mut()
+                .filter(|l| l.node != here && l.lost_at >= since && (l.promoted || !promoted) && crate::cluster::same_resource(&l.rsc, rsc))
+                .max_by_key(|l| l.lost_at);
+            let Some(l) = found else { return Ok(None) };
+            match l.used_us {
+                0 => l.used_us = at_us,
+                used if used == at_us => return Ok(Some(l.node.clone())),
+                _ => return Ok(None),
+            }
+            let node = l.node.clone();
+            write_lost(&dir, &table, boot_id).with_context(|| format!("writing {}", shown.display()))?;
+            Ok(Some(node))
+        })
+    }
+}
+
+/// A resource that started (or was promoted: `promoted`) on `here` at `at_us` (µs since the
+/// epoch, Pacemaker's time of the event).
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival<'a> {
+    pub rsc: &'a str,
+    pub here: &'a str,
+    pub promoted: bool,
+    pub at_us: i64,
+}
+
+/// Replaces the `lost-locations` file (the lock held).
+fn write_lost(dir: &Dir, table: &[LostLocation], boot_id: &str) -> Result<()> {
+    let name = OsStr::new(LOST);
+    let mut text = format!("{LOST_HEADER} {boot_id}\n");
+    for l in table {
+        let role = if l.promoted { "promoted" } else { "started" };
+        text.push_str(&format!("{}\t{}\t{}\t{role}\t{}\n", l.node, l.rsc, l.lost_at, l.used_us));
+    }
+    // A writer killed between its temp file and the rename left it; we hold the lock.
+    atomic::remove_stale_temps(dir, name)?;
+    let how = Replace { attrs: Some(own_attrs()), backups: None, previous: Previous::Unchecked, limit: MAX_LOST_FILE, pace: None };
+    let _written = atomic::replace(dir, name, text.as_bytes(), &how)?;
+    Ok(())
+}
+
+/// The lines of a `lost-locations` file of this boot; malformed lines dropped.
+fn parse_lost(text: &str, boot_id: &str) -> Vec<LostLocation> {
+    let mut lines = text.lines();
+    if lines.next() != Some(&format!("{LOST_HEADER} {boot_id}")) {
+        return Vec::new();
+    }
+    lines
+        .filter_map(|line| {
+            let mut f = line.split('\t');
+            let (node, rsc, at, role, used) = (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
+            let promoted = match role {
+                "promoted" => true,
+                "started" => false,
+                _ => return None,
+            };
+            (f.next().is_none() && !node.is_empty() && !rsc.is_empty())
+                .then(|| {
+                    Some(LostLocation {
+                        node: node.to_string(),
+                        rsc: rsc.to_string(),
+                        lost_at: at.parse().ok()?,
+                        promoted,
+                        used_us: used.parse().ok()?,
+                    })
+                })
+                .flatten()
+        })
+        .take(MAX_LOST * 2)
+        .collect()
+}
+
+/// One event for the failure count.
+#[derive(Debug, Clone, Copy)]
+pub struct FailureEvent<'a> {
+    pub tally: Tally,
+    pub node: &'a str,
+    pub rsc: &'a str,
+    /// The event's identity (the same in every recipient's process of it): [`key`] of its fields.
+    pub key: &'a str,
+    /// When Pacemaker saw it, in microseconds since the epoch: orders events whose processes
+    /// run out of order (a failure's process still busy while the restart's process counts).
+    pub at_us: i64,
+}
+
+/// The failures in a row of one resource on one node.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Record {
+    node: String,
+    rsc: String,
+    /// Failures in a row since the last success.
+    count: u32,
+    /// The count the last success reset (for a failure whose process comes after that success).
+    count_at_reset: u32,
+    /// The time of the latest failure counted, and of the latest success, in µs.
+    last_failure_us: i64,
+    reset_us: i64,
+    /// When a process last changed the record (wall clock, s): for pruning.
+    updated_s: i64,
+    /// The latest failure events counted and the count each got.
+    seen: Vec<(String, u32)>,
+}
+
+/// The `failures` file: parsed, changed by one event, pruned and rendered. Pure.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Failures {
+    records: Vec<Record>,
+}
+
+impl Failures {
+    /// The records of `text`; none when it is from another boot, another format, or garbled
+    /// (malformed lines are dropped one by one).
+    fn parse(text: &str, boot_id: &str) -> Failures {
+        let mut lines = text.lines();
+        if lines.next() != Some(&format!("{FAILURES_HEADER} {boot_id}")) {
+            return Failures::default();
+        }
+        let records = lines.filter_map(Record::parse).take(MAX_RECORDS * 2).collect();
+        Failures { records }
+    }
+
+    fn render(&self, boot_id: &str) -> String {
+        let mut out = format!("{FAILURES_HEADER} {boot_id}\n");
+        for r in &self.records {
+            let seen: Vec<String> = r.seen.iter().map(|(k, n)| format!("{k}={n}")).collect();
+            let seen = if seen.is_empty() { "-".to_string() } else { seen.join(",") };
+            out.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{seen}\n",
+                r.node, r.rsc, r.count, r.count_at_reset, r.last_failure_us, r.reset_us, r.updated_s
+            ));
+        }
+        out
+    }
+
+    /// Applies one event; returns the count for it and whether the table changed.
+    fn apply(&mut self, event: &FailureEvent, now_s: i64) -> (u32, bool) {
+        let index = match self.records.iter().position(|r| r.node == event.node && r.rsc == event.rsc) {
+            Some(i) => i,
+            None => {
+                self.records.push(Record { node: event.node.to_string(), rsc: event.rsc.to_string(), ..Record::default() });
+                self.records.len() - 1
+            }
+        };
+        let r = &mut self.records[index];
+        let before = r.clone();
+        let count = match event.tally {
+            Tally::Failure => {
+                if let Some((_, n)) = r.seen.iter().find(|(k, _)| k == event.key) {
+                    return (*n, false); // another recipient's process of this event counted it
+                }
+                let n = if event.at_us > r.reset_us {
+                    r.count = r.count.saturating_add(1);
+                    r.last_failure_us = r.last_failure_us.max(event.at_us);
+                    r.count
+                } else {
+                    // A failure from before the latest success, counted late: it was followed by
+                    // that success, so the current count stays; it gets the place it had.
+                    r.count_at_reset.saturating_add(1)
+                };
+                r.seen.push((event.key.to_string(), n));
+                if r.seen.len() > KEYS_PER_RECORD {
+                    r.seen.remove(0);
+                }
+                n
+            }
+            Tally::Success => {
+                // A success older than the latest failure counted resets nothing.
+                if event.at_us >= r.last_failure_us {
+                    if r.count > 0 {
+                        r.count_at_reset = r.count;
+                    }
+                    r.count = 0;
+                    r.reset_us = r.reset_us.max(event.at_us);
+                }
+                0
+            }
+        };
+        let changed = *r != before;
+        if changed {
+            r.updated_s = now_s;
+        }
+        (count, changed)
+    }
+
+    /// Drops idle records (count 0, no event for [`IDLE_TTL`]), then the least recently updated
+    /// beyond [`MAX_RECORDS`].
+    fn prune(&mut self, now_s: i64) {
+        let idle = IDLE_TTL.as_secs() as i64;
+        self.records.retain(|r| r.count > 0 || now_s.saturating_sub(r.updated_s) <= idle);
+        if self.records.len() > MAX_RECORDS {
+            self.records.sort_by_key(|r| std::cmp::Reverse(r.updated_s));
+            self.records.truncate(MAX_RECORDS);
+        }
+    }
+}
+
+impl Record {
+    fn parse(line: &str) -> Option<Record> {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [node, rsc, count, count_at_reset, last_failure_us, reset_us, updated_s, seen] = fields[..] else { return None };
+        if node.len() > MAX_NAME || rsc.len() > MAX_NAME {
+            return None;
+        }
+        let seen = if seen == "-" {
+            Vec::new()
+        } else {
+            seen.split(',')
+                .map(|pair| pair.split_once('=').and_then(|(k, n)| Some((k.to_string(), n.parse().ok()?))))
+                .collect::<Option<Vec<(String, u32)>>>()?
+        };
+        if seen.len() > KEYS_PER_RECORD || seen.iter().any(|(k, _)| k.is_empty() || k.len() > 32) {
+            return None;
+        }
+        Some(Record {
+            node: node.to_string(),
+            rsc: rsc.to_string(),
+            count: count.parse().ok()?,
+            count_at_reset: count_at_reset.parse().ok()?,
+            last_failure_us: last_failure_us.parse().ok()?,
+            reset_us: reset_us.parse().ok()?,
+            updated_s: updated_s.parse().ok()?,
+            seen,
+        })
+    }
+}
+
+/// The agent's own user and group, 0640: what the state files are written with (the agent runs
+/// as hacluster, which may not give a file away).
+fn own_attrs() -> Attrs {
+    Attrs { uid: nix::unistd::geteuid().as_raw(), gid: nix::unistd::getegid().as_raw(), mode: 0o640 }
+}
+
+fn unix_seconds(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 fn parse_quorum(text: &str, boot_id: &str) -> Option<bool> {
@@ -195,6 +581,193 @@ mod tests {
         });
         assert_eq!(winners, 1);
         assert_ne!(key(&["a", "bc"]), key(&["ab", "c"]));
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    fn failure<'a>(node: &'a str, rsc: &'a str, key: &'a str, at_us: i64) -> FailureEvent<'a> {
+        FailureEvent { tally: Tally::Failure, node, rsc, key, at_us }
+    }
+
+    fn success<'a>(node: &'a str, rsc: &'a str, at_us: i64) -> FailureEvent<'a> {
+        FailureEvent { tally: Tally::Success, node, rsc, key: "", at_us }
+    }
+
+    /// WebSphere's rule (failureThreshold: "no successful attempt between the failures"): failures
+    /// of one resource on one node count up, a success there resets the count, and every node
+    /// and resource has its own count.
+    #[test]
+    fn failures_count_up_per_node_and_resource_and_a_success_resets() {
+        let mut t = Failures::default();
+        assert_eq!(t.apply(&failure("n1", "db", "k1", 10), 100), (1, true));
+        assert_eq!(t.apply(&failure("n1", "db", "k2", 20), 100), (2, true));
+        assert_eq!(t.apply(&failure("n2", "db", "k3", 25), 100), (1, true), "another node");
+        assert_eq!(t.apply(&failure("n1", "web", "k4", 26), 100), (1, true), "another resource");
+        assert_eq!(t.apply(&failure("n1", "db", "k5", 30), 100), (3, true));
+        assert_eq!(t.apply(&success("n1", "db", 40), 100), (0, true));
+        assert_eq!(t.apply(&failure("n1", "db", "k6", 50), 100), (1, true), "counted from 1 after the success");
+        assert_eq!(t.apply(&failure("n2", "db", "k7", 55), 100), (2, true), "n2's count is untouched by n1's success");
+    }
+
+    /// Pacemaker runs one process per event and recipient, at once and in any order: each
+    /// process of one event gets the same count, and the event is counted once.
+    #[test]
+    fn every_process_of_one_event_gets_the_same_count() {
+        let mut t = Failures::default();
+        assert_eq!(t.apply(&failure("n1", "db", "A", 10), 100), (1, true));
+        assert_eq!(t.apply(&failure("n1", "db", "B", 20), 100), (2, true));
+        assert_eq!(t.apply(&failure("n1", "db", "A", 10), 100), (1, false), "A's second recipient, after B");
+        assert_eq!(t.apply(&failure("n1", "db", "B", 20), 100), (2, false));
+        assert_eq!(t.apply(&failure("n1", "db", "C", 30), 100), (3, true));
+    }
+
+    /// A failure's process may count after the process of the restart that cured it (the failure's
+    /// process waits for its exit reason in the CIB): the event times put them back in order.
+    #[test]
+    fn late_processes_do_not_undo_a_success() {
+        let mut t = Failures::default();
+        assert_eq!(t.apply(&failure("n1", "db", "F1", 10), 100).0, 1);
+        assert_eq!(t.apply(&success("n1", "db", 30), 100).0, 0);
+        // F2 happened at 20, before the success at 30, but is counted after it.
+        assert_eq!(t.apply(&failure("n1", "db", "F2", 20), 100), (2, true), "it was the 2nd in its row");
+        assert_eq!(t.apply(&failure("n1", "db", "F3", 40), 100), (1, true), "the success still reset the row");
+        // A success older than the latest failure resets nothing.
+        assert_eq!(t.apply(&success("n1", "db", 35), 100), (0, false));
+        assert_eq!(t.apply(&failure("n1", "db", "F4", 50), 100), (2, true));
+        // The first event ever may be a late one too.
+        assert_eq!(t.apply(&success("n2", "db", 30), 100), (0, true));
+        assert_eq!(t.apply(&failure("n2", "db", "G", 20), 100), (1, true));
+        assert_eq!(t.apply(&failure("n2", "db", "H", 40), 100), (1, true));
+    }
+
+    #[test]
+    fn the_table_survives_its_file_and_is_bounded() {
+        let mut t = Failures::default();
+        for i in 0..(MAX_RECORDS as i64 + 40) {
+            let (node, key) = (format!("n{i}"), format!("k{i}"));
+            // Old records first; every record but the last 40 has been idle long enough to go,
+            // unless it still counts failures.
+            t.apply(&failure(&node, "db", &key, i), i);
+        }
+        for i in 0..(KEYS_PER_RECORD as i64 + 5) {
+            let key = format!("again{i}");
+            t.apply(&failure("busy", "db", &key, 1000 + i), 5000);
+        }
+        t.prune(5000);
+        assert_eq!(t.records.len(), MAX_RECORDS, "the least recently updated records go");
+        assert!(t.records.iter().any(|r| r.node == "busy") && !t.records.iter().any(|r| r.node == "n0"));
+        let busy = t.records.iter().find(|r| r.node == "busy").unwrap();
+        assert_eq!((busy.count, busy.seen.len()), (KEYS_PER_RECORD as u32 + 5, KEYS_PER_RECORD));
+        let text = t.render("boot1");
+        assert!(text.len() < 64 * 1024, "{} bytes", text.len());
+        assert_eq!(Failures::parse(&text, "boot1"), t, "parse(render(t)) == t");
+        assert_eq!(Failures::parse(&text, "boot2"), Failures::default(), "another boot's counts mean nothing");
+        // Idle records (count 0) go after an hour; counting records stay.
+        let mut idle = Failures::default();
+        idle.apply(&success("n1", "db", 10), 100);
+        idle.apply(&failure("n1", "web", "w", 10), 100);
+        idle.prune(100 + IDLE_TTL.as_secs() as i64 + 1);
+        assert_eq!(idle.records.iter().map(|r| r.rsc.as_str()).collect::<Vec<_>>(), ["web"]);
+        // Garbled lines are dropped, the others kept.
+        let garbled = format!("{FAILURES_HEADER} b\nn1\tdb\t2\t0\t5\t0\t9\tk=1,j=2\nbad line\nn2\tdb\tx\t0\t0\t0\t0\t-\n");
+        let parsed = Failures::parse(&garbled, "b");
+        assert_eq!(parsed.records.len(), 1);
+        assert_eq!((parsed.records[0].count, parsed.records[0].seen.len()), (2, 2));
+    }
+
+    #[test]
+    fn counts_are_kept_in_the_state_directory_across_processes() {
+        let dir = temp("failures");
+        let d = Deadline::after(Duration::from_secs(5));
+        let count = |event: &FailureEvent| StateDir::open(&dir).unwrap().count_failure(event, "boot1", &d).unwrap();
+        assert_eq!(count(&failure("n1", "db", "a", 1)), 1);
+        assert_eq!(count(&failure("n1", "db", "b", 2)), 2);
+        let text = fs::read_to_string(dir.join(FAILURES)).unwrap();
+        assert!(text.starts_with("mwha-alert-failures 1 boot1\nn1\tdb\t2\t"), "{text:?}");
+        assert!(!fs::read_dir(&dir).unwrap().flatten().any(|e| atomic::is_temp_name(&e.file_name())), "no temp file left");
+        assert_eq!(count(&success("n1", "db", 3)), 0);
+        assert_eq!(count(&failure("n1", "db", "c", 4)), 1);
+        // After a reboot (another boot ID) the count starts over.
+        assert_eq!(StateDir::open(&dir).unwrap().count_failure(&failure("n1", "db", "d", 5), "boot2", &d).unwrap(), 1);
+        // Names that could not be stored whole are not counted.
+        let long = "x".repeat(MAX_NAME + 1);
+        assert!(StateDir::open(&dir).unwrap().count_failure(&failure(&long, "db", "e", 6), "boot2", &d).is_err());
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    /// Fencing erases a lost node's history from the CIB: what ran there is remembered at the
+    /// loss and names the previous node of the start elsewhere, once per start event.
+    #[test]
+    fn a_lost_nodes_resources_name_where_the_next_start_came_from_once() {
+        let dir = temp("lost");
+        let d = Deadline::after(Duration::from_secs(5));
+        let sd = StateDir::open(&dir).unwrap();
+        let ran = vec![("d".to_string(), false), ("st".to_string(), true), ("bad\tname".to_string(), false)];
+        sd.remember_lost("n1", &ran, 1000, "boot1", &d).unwrap();
+        let use_ = |rsc: &str, here: &str, promoted: bool, at_us: i64| {
+            sd.use_lost_location(&Arrival { rsc, here, promoted, at_us }, 900, "boot1", &d).unwrap()
+        };
+        // The start of d on n2: every recipient's process of that event gets n1 ...
+        assert_eq!(use_("d", "n2", false, 1_003_000_000), Some("n1".into()));
+        assert_eq!(use_("d", "n2", false, 1_003_000_000), Some("n1".into()));
+        // ... and a later start (a restart in place) gets nothing.
+        assert_eq!(use_("d", "n2", false, 1_060_000_000), None);
+        // A promote needs the primary: d was only started there; st (a clone instance) was promoted.
+        assert_eq!(use_("d", "n3", true, 1_004_000_000), None);
+        assert_eq!(use_("st:1", "n2", true, 1_004_000_000), Some("n1".into()));
+        // Never the node the start happens on; never a loss before the window; not another boot.
+        assert_eq!(use_("st", "n1", false, 1_005_000_000), None);
+        let st = |at_us| Arrival { rsc: "st", here: "n2", promoted: false, at_us };
+        assert_eq!(sd.use_lost_location(&st(1_006_000_000), 1001, "boot1", &d).unwrap(), None);
+        assert_eq!(sd.use_lost_location(&st(1_007_000_000), 900, "boot2", &d).unwrap(), None);
+        // A new loss of n1 replaces what was remembered of it; the unstorable name was dropped.
+        sd.remember_lost("n1", &[("e".to_string(), false)], 2000, "boot1", &d).unwrap();
+        let text = fs::read_to_string(dir.join(LOST)).unwrap();
+        assert_eq!(text, "mwha-alert-lost 1 boot1\nn1\te\t2000\tstarted\t0\n");
+        assert!(
+            parse_lost("mwha-alert-lost 1 boot1\nn1\te\tx\tstarted\t0\nn1\tf\t1\tmaybe\t0\n", "boot1").is_empty(),
+            "garbled lines dropped"
+        );
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    /// The lock serializes the read-modify-write: processes counting at once lose no count.
+    #[test]
+    fn concurrent_failures_lose_no_count() {
+        let dir = temp("failures-concurrent");
+        let _ = StateDir::open(&dir).unwrap();
+        let counts: Vec<u32> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let dir = dir.clone();
+                    scope.spawn(move || {
+                        let key = format!("event{i}");
+                        let event = failure("n1", "db", &key, 1000 + i);
+                        StateDir::open(&dir).unwrap().count_failure(&event, "b", &Deadline::after(Duration::from_secs(10))).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut sorted = counts.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (1..=8).collect::<Vec<u32>>(), "each process got its own place: {counts:?}");
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    /// A lock held elsewhere (a hung process) costs at most the deadline, never a hang.
+    #[test]
+    fn a_held_lock_times_out() {
+        let dir = temp("failures-locked");
+        let _ = StateDir::open(&dir).unwrap();
+        let holder = OpenOptions::new().create(true).append(true).open(dir.join("lock")).unwrap();
+        let _held = Flock::lock(holder, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| e).unwrap();
+        let started = std::time::Instant::now();
+        let err = StateDir::open(&dir)
+            .unwrap()
+            .count_failure(&failure("n1", "db", "a", 1), "b", &Deadline::after(Duration::from_millis(300)))
+            .unwrap_err();
+        assert!(ocf::deadline::is_timeout(&err), "{err:#}");
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
         let _ = fs::remove_dir_all(dir);
     }
 

@@ -491,3 +491,147 @@ fn the_japanese_catalogue_is_printed_and_equals_the_docs() {
     let help = Command::new(AGENT).arg("--help").output().unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("  lang "), "--help lists lang");
 }
+
+/// The options that make a recorded event happen at `second` (Pacemaker's event time): the
+/// failure count orders events by it.
+fn at(second: i64) -> [(&'static str, String); 2] {
+    [("CRM_alert_timestamp_epoch", (1_795_650_000 + second).to_string()), ("CRM_alert_timestamp_usec", "250000".to_string())]
+}
+
+/// `failure_threshold=3` (WebSphere's failureThreshold): the first two monitor failures of d on
+/// n1 in a row are MWHA1007W warnings and run no action; the third is MWHA1001E and runs
+/// `action_unavailable` once; a successful start of d on n1 resets the count; every recipient's
+/// process of one event gets the same count and the event is counted once.
+#[test]
+fn failure_threshold_holds_the_unavailable_line_and_action_until_the_nth_failure_in_a_row() {
+    let sandbox = Sandbox::new("alert-threshold");
+    let syslog = Syslog::new(&sandbox);
+    let log = sandbox.path().join("alerts.log");
+    let other = sandbox.path().join("other.log");
+    let ran = sandbox.path().join("ran");
+    let script = action_script(&sandbox, "pause", &format!("echo \"$MWHA_ALERT_ID\" >> {}", ran.display()));
+    let state = sandbox.path().join("state");
+    let (script_s, state_s) = (script.to_str().unwrap(), state.to_str().unwrap());
+    let event = |name: &str, second: i64, recipient: &Path| {
+        let when = at(second);
+        let options = [
+            ("failure_threshold", "3"),
+            ("action_unavailable", script_s),
+            ("state_dir", state_s),
+            (when[0].0, when[0].1.as_str()),
+            (when[1].0, when[1].1.as_str()),
+        ];
+        let r = run(name, recipient.to_str().unwrap(), &options, &syslog.path);
+        expect(&r, 0, &format!("{name} at {second}"));
+    };
+    let warning = |n: u32| {
+        format!(" MWHA1007W Resource d failed on n1 ({n} of 3 failures in a row before it counts as unavailable): monitor (every 2s) returned 7 (not running)")
+    };
+    let unavailable = " MWHA1001E Resource d is unavailable on n1: monitor (every 2s) returned 7 (not running)";
+
+    event("monitor-not-running", 1, &log);
+    event("monitor-not-running", 1, &other); // the same event, another recipient
+    event("monitor-not-running", 2, &log);
+    assert!(!ran.exists(), "no action below the threshold");
+    event("monitor-not-running", 3, &log);
+    event("monitor-not-running", 3, &other);
+    let got = lines(&log);
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(got[0].ends_with(&warning(1)) && got[1].ends_with(&warning(2)), "{got:?}");
+    assert!(got[2].ends_with(unavailable), "the 3rd failure in a row: {got:?}");
+    assert!(got[3].contains(" MWHA5001I Action for MWHA1001E on "), "{got:?}");
+    let theirs = lines(&other);
+    assert!(theirs[0].ends_with(&warning(1)) && theirs[1].ends_with(unavailable), "the other recipient: {theirs:?}");
+    assert_eq!(fs::read_to_string(&ran).unwrap(), "MWHA1001E\n", "action_unavailable ran once, at the 3rd failure");
+
+    // d available again on n1: the row starts over.
+    event("start-ok", 4, &log);
+    assert!(lines(&log).last().unwrap().ends_with(" MWHA1011I Resource d started on n1"), "{:?}", lines(&log));
+    event("monitor-not-running", 5, &log);
+    assert!(lines(&log).last().unwrap().ends_with(&warning(1)), "{:?}", lines(&log));
+    assert_eq!(fs::read_to_string(&ran).unwrap(), "MWHA1001E\n");
+}
+
+/// Pacemaker runs one process per event and recipient, all at once: 6 failure events seen by
+/// 2 recipients are 12 concurrent processes; the lock under `state_dir` loses no count and counts
+/// each event once, so both recipients get the same count for each event.
+#[test]
+fn concurrent_alert_processes_count_each_failure_once() {
+    let sandbox = Sandbox::new("alert-threshold-concurrent");
+    let syslog = Syslog::new(&sandbox);
+    let state = sandbox.path().join("state");
+    let logs = [sandbox.path().join("a.log"), sandbox.path().join("b.log")];
+    let command = |second: i64, log: &Path| {
+        let mut cmd = Command::new(AGENT);
+        let mut vars = recorded("monitor-not-running");
+        vars.insert("CRM_alert_recipient".into(), log.to_str().unwrap().into());
+        cmd.env_clear().envs(&vars).env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").env("MWHA_SYSLOG_SOCKET", &syslog.path);
+        cmd.env("query_cluster", "false").env("failure_threshold", "10").env("state_dir", &state);
+        cmd.envs(at(second).iter().map(|(k, v)| (*k, v.as_str())));
+        cmd
+    };
+    let started = Instant::now();
+    let children: Vec<_> =
+        (1..=6).flat_map(|s| logs.iter().map(move |log| (s, log))).map(|(s, log)| command(s, log).spawn().unwrap()).collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    // count by event time, per recipient
+    let counts = |log: &Path| -> BTreeMap<String, u32> {
+        lines(log)
+            .iter()
+            .map(|l| {
+                let stamp = l.split(' ').next().unwrap().to_string();
+                let n = l.split(" failed on n1 (").nth(1).and_then(|rest| rest.split(' ').next()).and_then(|n| n.parse().ok());
+                (stamp, n.unwrap_or_else(|| panic!("not a MWHA1007W line: {l}")))
+            })
+            .collect()
+    };
+    let (a, b) = (counts(&logs[0]), counts(&logs[1]));
+    assert_eq!(a.len(), 6, "{a:?}");
+    assert_eq!(a, b, "both recipients' processes of an event got the same count");
+    let mut places: Vec<u32> = a.values().copied().collect();
+    places.sort_unstable();
+    assert_eq!(places, [1, 2, 3, 4, 5, 6], "no count lost, none counted twice: {a:?}");
+    let out = command(7, &logs[0]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(lines(&logs[0]).last().unwrap().contains(" (7 of 10 failures in a row "), "{:?}", lines(&logs[0]));
+}
+
+/// When the count cannot be kept (no state directory, or its lock held by a hung process), the
+/// failure is reported as usual, quickly: `failure_threshold` never hides a failure.
+#[test]
+fn without_a_usable_count_a_failure_is_reported_as_usual() {
+    let sandbox = Sandbox::new("alert-threshold-nostate");
+    let syslog = Syslog::new(&sandbox);
+    let log = sandbox.path().join("alerts.log");
+    let unavailable = " MWHA1001E Resource d is unavailable on n1: monitor (every 2s) returned 7 (not running)";
+    let missing = sandbox.path().join("missing/state");
+    let r = run(
+        "monitor-not-running",
+        log.to_str().unwrap(),
+        &[("failure_threshold", "3"), ("state_dir", missing.to_str().unwrap())],
+        &syslog.path,
+    );
+    expect(&r, 0, "no state directory");
+    assert!(lines(&log).last().unwrap().ends_with(unavailable), "{:?}", lines(&log));
+    assert!(r.stderr.contains("not counted (failure_threshold), so reported as usual"), "Pacemaker's log says why: {}", r.stderr);
+
+    let state = sandbox.path().join("state");
+    fs::create_dir(&state).unwrap();
+    let holder = fs::OpenOptions::new().create(true).append(true).open(state.join("lock")).unwrap();
+    let _held = nix::fcntl::Flock::lock(holder, nix::fcntl::FlockArg::LockExclusiveNonblock).map_err(|(_, e)| e).unwrap();
+    let r = run(
+        "monitor-not-running",
+        log.to_str().unwrap(),
+        &[("failure_threshold", "3"), ("state_dir", state.to_str().unwrap())],
+        &syslog.path,
+    );
+    // The lock is waited for 2 s at most (then the line goes out as usual), well inside the run's 20 s.
+    assert_eq!(r.code, 0, "lock held elsewhere\n{}", r.stderr);
+    assert!(r.elapsed < Duration::from_secs(6), "lock held elsewhere: took {:?}", r.elapsed);
+    assert!(lines(&log).last().unwrap().ends_with(unavailable), "{:?}", lines(&log));
+    assert!(r.stderr.contains("timed out after"), "{}", r.stderr);
+}

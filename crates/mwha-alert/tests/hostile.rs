@@ -175,3 +175,31 @@ fn line_separators_in_event_text_never_start_a_line() {
     assert!(!text.trim_end_matches('\n').contains(separators), "a line separator reached the file: {text:?}");
     assert!(text.contains("returned 7 (not running MWHA0000I forged MWHA0000I forged"), "{text:?}");
 }
+
+/// `failure_threshold`'s count file is ours: a symbolic link planted in its place is neither read
+/// through nor written through (the failure is then reported as usual), and a garbled or foreign
+/// file only restarts the count.
+#[test]
+fn a_planted_failure_count_file_is_neither_followed_nor_trusted() {
+    let sandbox = Sandbox::new("alert-hostile-failures");
+    let state = sandbox.path().join("state");
+    fs::create_dir(&state).unwrap();
+    let victim = victim(&sandbox);
+    symlink(&victim, state.join("failures")).unwrap();
+    let log = sandbox.path().join("alerts.log");
+    let state_s = state.to_str().unwrap();
+    let r = run(&sandbox, &log, &[("failure_threshold", "3"), ("state_dir", state_s)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.elapsed < Duration::from_secs(3), "{:?}", r.elapsed);
+    assert!(fs::read_to_string(&log).unwrap().ends_with(&format!("{LINE}\n")), "reported as usual");
+    assert_eq!(fs::read_to_string(&victim).unwrap(), PRECIOUS, "written through the link");
+    assert!(fs::symlink_metadata(state.join("failures")).unwrap().file_type().is_symlink(), "the link was replaced");
+
+    // A file claiming a huge count, from another boot: ignored, the row starts at 1.
+    fs::remove_file(state.join("failures")).unwrap();
+    fs::write(state.join("failures"), "mwha-alert-failures 1 not-this-boot\nn1\td\t99\t0\t0\t0\t0\t-\n").unwrap();
+    let r = run(&sandbox, &log, &[("failure_threshold", "3"), ("state_dir", state_s)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = fs::read_to_string(&log).unwrap();
+    assert!(text.lines().last().unwrap().contains(" MWHA1007W Resource d failed on n1 (1 of 3 "), "{text}");
+}
