@@ -74,6 +74,8 @@ pub enum Event {
         action: String,
         ok: bool,
         result: String,
+        /// The node whose fence device did it ("by X"), when the line names it.
+        by: Option<String>,
     },
     /// An action was started: by the DC, or on the node itself (`node` is then the log's node
     /// when the line does not name it).
@@ -419,8 +421,10 @@ pub fn parse(daemon: &[u8], msg: &[u8]) -> Option<Event> {
             };
             let rest = after(rest, " terminated (")?;
             let (action, rest) = until(rest, ")")?;
+            // "by <anyone>" when no device did it.
+            let by = after(rest, " by ").and_then(|r| until(r, " ")).and_then(|(by, _)| node_name(by)).filter(|by| !by.starts_with('<'));
             let result = until(xs(rest).0, ": ").map_or("", |(_, r)| r.trim());
-            Some(Event::FenceResult { target: node_name(target)?, action: action.to_string(), ok, result: result.to_string() })
+            Some(Event::FenceResult { target: node_name(target)?, action: action.to_string(), ok, result: result.to_string(), by })
         }
         b'I' => {
             // "Initiating start operation R_start_0 locally on N | action 7"
@@ -484,11 +488,11 @@ mod tests {
         );
         assert_eq!(
             ev(CTL, "Peer n1 was terminated (reboot) by n2 on behalf of pacemaker-controld.123@n2: OK | event=0a1b"),
-            Some(Event::FenceResult { target: s("n1"), action: s("reboot"), ok: true, result: s("OK") })
+            Some(Event::FenceResult { target: s("n1"), action: s("reboot"), ok: true, result: s("OK"), by: Some(s("n2")) })
         );
         assert_eq!(
             ev(CTL, "Peer n1 was not terminated (off) by <anyone> on behalf of pacemaker-controld.123@n2: No such device | event=0a1b"),
-            Some(Event::FenceResult { target: s("n1"), action: s("off"), ok: false, result: s("No such device") })
+            Some(Event::FenceResult { target: s("n1"), action: s("off"), ok: false, result: s("No such device"), by: None })
         );
         assert_eq!(ev(CTL, "Result of fence operation 5: 0 (OK) | key=3:7:0:abc"), None);
         assert_eq!(

@@ -89,6 +89,8 @@ pub struct Step {
     pub call: Option<u32>,
     /// Fencing action (reboot, off).
     pub action: Option<String>,
+    /// Fencing: the node whose device did it.
+    pub by: Option<String>,
     /// The nodes whose logs told this step.
     pub seen_by: Vec<String>,
     /// False when only the result was seen (its begin is then unknown, unless the executor's
@@ -113,6 +115,7 @@ impl Step {
             exec_source: None,
             call: None,
             action: None,
+            by: None,
             seen_by: vec![host.to_string()],
             begin_seen: true,
             lost: false,
@@ -356,11 +359,12 @@ impl Builder {
                     None => self.open(at, at, step),
                 }
             }
-            Event::FenceResult { target, action, ok, result } => {
+            Event::FenceResult { target, action, ok, result, by } => {
                 let complete = |s: &mut Step| {
                     s.end = Some(at);
                     s.ok = Some(ok);
                     s.result = Some(result.clone());
+                    s.by = by.clone();
                     s.action.get_or_insert_with(|| action.clone());
                     s.seen(host);
                 };

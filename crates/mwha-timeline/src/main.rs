@@ -105,10 +105,30 @@ fn parse_mark(text: &str) -> Result<(Stamp, String)> {
 
 fn print_man_page() -> ExitCode {
     let man = clap_mangen::Man::new(Cli::command()).section("8");
-    match man.render(&mut io::stdout().lock()) {
+    let mut page = Vec::new();
+    if man.render(&mut page).is_err() {
+        return ExitCode::from(2);
+    }
+    let page = roff_ascii(&String::from_utf8_lossy(&page));
+    match io::stdout().lock().write_all(page.as_bytes()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::from(2),
     }
+}
+
+/// The help text has a few non-ASCII characters (→, …); groff reads its input as Latin-1 unless
+/// run through preconv, so each one becomes the portable escape `\[uXXXX]` (groff, mandoc).
+fn roff_ascii(page: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(page.len());
+    for c in page.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let _ = write!(out, "\\[u{:04X}]", u32::from(c));
+        }
+    }
+    out
 }
 
 /// Writes incidents as they close.

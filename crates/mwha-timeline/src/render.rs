@@ -96,6 +96,8 @@ struct Labels {
     ok: &'static str,
     failed: &'static str,
     no_result: &'static str,
+    /// Before the node whose device fenced ("by n1").
+    fenced_by: &'static str,
     node_went: &'static str,
     seen_by: &'static str,
     fault_to_detected: &'static str,
@@ -126,6 +128,7 @@ const EN: Labels = Labels {
     ok: "ok",
     failed: "failed",
     no_result: "no result in the log",
+    fenced_by: "by",
     node_went: "no result (the node was lost)",
     seen_by: "seen by",
     fault_to_detected: "fault → detected",
@@ -156,6 +159,7 @@ const JA: Labels = Labels {
     ok: "成功",
     failed: "失敗",
     no_result: "結果がログにありません",
+    fenced_by: "実行ノード",
     node_went: "結果なし (ノードが失われました)",
     seen_by: "ログ",
     fault_to_detected: "障害 → 検知",
@@ -266,7 +270,8 @@ pub fn text(out: &mut impl Write, lang: Lang, v: &View) -> io::Result<()> {
                 rows.push((s.at, 2, s.node.clone(), l.fence_requested.to_string(), action.to_string()));
                 if let Some(end) = s.end {
                     let done = if s.ok == Some(true) { l.fence_done } else { l.fence_failed };
-                    rows.push((end, 2, s.node.clone(), done.to_string(), outcome(l, s)));
+                    let by = s.by.as_deref().map_or(String::new(), |by| format!(" {} {by}", l.fenced_by));
+                    rows.push((end, 2, s.node.clone(), done.to_string(), format!("{}{by}", outcome(l, s))));
                 }
             }
             k => {
@@ -325,6 +330,9 @@ struct JsonEvent<'a> {
     duration_source: Option<&'static str>,
     call: Option<u32>,
     action: Option<&'a str>,
+    /// Fencing: the node whose device did it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by: Option<&'a str>,
     seen_by: &'a [String],
 }
 
@@ -398,6 +406,7 @@ pub fn json(out: &mut impl Write, v: &View) -> io::Result<()> {
                 }),
                 call: s.call,
                 action: s.action.as_deref(),
+                by: s.by.as_deref(),
                 seen_by: &s.seen_by,
             })
             .collect(),

@@ -200,4 +200,7 @@ fn errors_and_the_man_page() {
     for option in ["\\-\\-log", "\\-\\-since", "\\-\\-resource", "\\-\\-lang", "\\-\\-json"] {
         assert!(man.contains(option), "{option} in the man page");
     }
+    // groff without preconv reads Latin-1: every non-ASCII character is an escape (→ is \[u2192]).
+    assert!(man.is_ascii(), "{man}");
+    assert!(man.contains("fault \\[u2192] detected"), "{man}");
 }

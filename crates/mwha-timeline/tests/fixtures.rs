@@ -71,7 +71,7 @@ Incident 1: 2026-12-01 23:33:17.179 (first sign: monitor of s failed on n2)
       +2128 ms  n2  fencing requested  reboot
       +4340 ms  n2  node lost          seen by n1
       +4344 ms  n1  start s            ok (3023 ms)
-      +4348 ms  n2  fencing done       OK (2220 ms)
+      +4348 ms  n2  fencing done       OK (2220 ms) by n1
       +7388 ms  n1  end                last start: s
   fault → detected 36 ms, detected → first start 4308 ms, starts 3044 ms, total 7388 ms
 
@@ -80,7 +80,7 @@ Incident 2: 2026-12-01 23:33:40.099 (first sign: node n1 lost)
         +68 ms      detected           Cluster node n1 will be fenced: peer is no longer part of the cluster
         +80 ms  n1  fencing requested  reboot
         +84 ms  n2  start lab-fence    ok (100 ms)
-      +2944 ms  n1  fencing done       OK (2864 ms)
+      +2944 ms  n1  fencing done       OK (2864 ms) by n2
       +2944 ms  n2  start s            ok (3027 ms)
       +2952 ms  n2  start d            ok (22 ms)
       +3012 ms  n2  start vip          ok (69 ms)
@@ -124,8 +124,9 @@ fn failover_json() {
     );
     let fence = &crash["events"][1];
     assert_eq!(
-        (fence["kind"].as_str(), fence["action"].as_str(), fence["result"].as_str(), fence["ok"].as_bool()),
-        (Some("fence"), Some("reboot"), Some("OK"), Some(true))
+        (fence["kind"].as_str(), fence["action"].as_str(), fence["result"].as_str(), fence["ok"].as_bool(), fence["by"].as_str()),
+        (Some("fence"), Some("reboot"), Some("OK"), Some(true), Some("n2")),
+        "fencing: requested, done, by whom"
     );
     let vip = crash["events"].as_array().unwrap().iter().find(|e| e["resource"] == "vip").unwrap();
     assert_eq!((vip["duration_source"].as_str(), vip["call"].as_i64()), (Some("executor"), Some(23)));
@@ -181,7 +182,7 @@ fn one_resource_in_japanese() {
          +0 ms  n1  ノード消失        ログ n2
         +68 ms      検知              Cluster node n1 will be fenced: peer is no longer part of the cluster
         +80 ms  n1  フェンシング要求  reboot
-      +2944 ms  n1  フェンシング完了  OK (2864 ms)
+      +2944 ms  n1  フェンシング完了  OK (2864 ms) 実行ノード n2
       +3012 ms  n2  起動 vip          成功 (69 ms)
       +3092 ms  n2  終了              最後の起動：vip
   障害 → 検知 68 ms、検知 → 最初の起動 2944 ms、起動 80 ms、合計 3092 ms
