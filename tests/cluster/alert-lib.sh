@@ -51,7 +51,15 @@ alert_dump() {
     done
 }
 
-alert_log() { on "$1" cat "$ALERT_LOG" 2>/dev/null; }
+# alert_log NODE: NODE's alert log; for a node that is down (killed, fenced) the file it left
+# on its private disk (/var/lib/mwha survives lab kill/start), read from the host.
+alert_log() {
+    if "$lab" nodes | grep -q "^$1[[:space:]].*running"; then
+        on "$1" cat "$ALERT_LOG" 2>/dev/null
+    else
+        cat "$("$lab" dir "$1")$ALERT_LOG" 2>/dev/null
+    fi
+}
 # has_line NODE ERE: NODE's alert log has a line matching ERE.
 has_line() { alert_log "$1" | grep -Eq -- "$2"; }
 # lines NODE ERE: how many lines of NODE's alert log match ERE.

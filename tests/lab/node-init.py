@@ -7,7 +7,10 @@ Usage (inside fresh mount/UTS/IPC/PID namespaces and the node's netns):
    NODE_DIR, mounts fresh tmpfs on /tmp, /dev/shm and /run, then bind-mounts
    the checkout CHECKOUT (read-only) at its own path again, because the tests
    run its files inside the node and it may live under /tmp, /run or /opt,
-   which the node covers; creates /run/lab-init.ready when all this is done;
+   which the node covers, and NODE_DIR/fence (when present) at /run/lab-fence,
+   the node's request directory for the lab's fence device (fence_mwhalab asks
+   the host side, tests/lab/fencer.py, through it); creates
+   /run/lab-init.ready when all this is done;
 2. starts `corosync -f`, waits until `corosync-cfgtool -s` answers, then
    starts `pacemakerd -f`;
 3. reaps every child (daemons that agents double-fork end up here) until it
@@ -26,6 +29,7 @@ import time
 
 NODE, ND = sys.argv[1], sys.argv[2]
 CHECKOUT = sys.argv[3] if len(sys.argv) > 3 else None
+FENCE_CHANNEL = "/run/lab-fence"  # fence_mwhalab's request directory (NODE_DIR/fence)
 READY = "/run/lab-init.ready"  # tests/lab/lab waits for it (the node's /run only)
 SANE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 ENV = {"PATH": SANE_PATH, "HOME": "/root", "LANG": "C.UTF-8", "LAB_NODE": NODE}
@@ -139,8 +143,20 @@ def mount_checkout(fd):
     log(f"checkout {CHECKOUT} mounted read-only")
 
 
+def mount_fence_channel(fd):
+    """NODE_DIR/fence, opened before /run was covered, at /run/lab-fence."""
+    os.makedirs(FENCE_CHANNEL, exist_ok=True)
+    run(["mount", "--no-canonicalize", "--bind", f"/proc/self/fd/{fd}", FENCE_CHANNEL], pass_fd=fd)
+    os.close(fd)
+    os.chmod(FENCE_CHANNEL, 0o700)
+    log(f"fence channel {os.path.join(ND, 'fence')} mounted at {FENCE_CHANNEL}")
+
+
 def setup():
     socket.sethostname(NODE)
+    fence_fd = None
+    if os.path.isdir(os.path.join(ND, "fence")):
+        fence_fd = os.open(os.path.join(ND, "fence"), os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
     checkout_fd = None
     if CHECKOUT:
         try:
@@ -154,6 +170,8 @@ def setup():
              "lab-" + os.path.basename(dst), dst])
     if checkout_fd is not None:
         mount_checkout(checkout_fd)
+    if fence_fd is not None:
+        mount_fence_channel(fence_fd)
     hac = pwd.getpwnam("hacluster")
     hac_uid, hac_gid = hac.pw_uid, grp.getgrnam("haclient").gr_gid
     for path, mode, uid, gid in [

@@ -54,7 +54,8 @@ warp_install_shared() {
     for node in "$@"; do on "$node" mkdir -p /opt/warp-shared || return 1; done
     # Built through the mount point, so the stand-in's paths name /opt/warp-shared.
     on "$first" sh -c "mount --bind '$WARP_SHARE' /opt/warp-shared &&
-        '$repo/tests/standin/warp/make-warp' /opt/warp-shared --set HTTP_PORT=$WARP_PORT --set HTTP_BIND=0.0.0.0 >/dev/null;
+        '$repo/tests/standin/warp/make-warp' /opt/warp-shared --set HTTP_PORT=$WARP_PORT --set HTTP_BIND=0.0.0.0 \
+            --set WRITER_LEASE=1 >/dev/null;
         rc=\$?; umount /opt/warp-shared; exit \$rc" || return 1
     touch "$WARP_SHARE/.warp-share" # the marker sharedfs expects on the right volume
     for node in "$@"; do
@@ -65,6 +66,21 @@ warp_install_shared() {
             warp-fixup capture --name warp-identity --data-dir /opt/warp-shared --identity-paths '$WARP_IDENTITY_PATHS' >/dev/null;
             rc=\$?; umount /opt/warp-shared; exit \$rc" || return 1
     done
+}
+
+# The stand-in's writer lease on the share (WRITER_LEASE=1): its holder ("NODE PID EPOCH_MS"), and
+# the conflicts its writers saw (two flow services writing the one DATA_DIR); read on the host.
+WARP_LEASE=$WARP_SHARE/log/writer.lease
+WARP_LEASE_CONFLICTS=$WARP_SHARE/log/lease-conflicts.log
+# one_writer: no flow service ever saw another one's lease on the share.
+one_writer() {
+    [ ! -s "$WARP_LEASE_CONFLICTS" ] || { sed 's/^/  /' "$WARP_LEASE_CONFLICTS" | head -5; return 1; }
+}
+# lease_held_by NODE: the lease was renewed by NODE less than 1 s ago.
+lease_held_by() {
+    local node pid ms
+    read -r node pid ms <"$WARP_LEASE" 2>/dev/null || return 1
+    [ "$node" = "$1" ] && [ $(($(date +%s%3N) - ms)) -lt 1000 ]
 }
 
 # The server ID and license the share holds now, as seen on NODE ("n2-id LICENSE-n2").
@@ -100,6 +116,22 @@ warp_create_individual_group() {
 
 now() { date +%s.%N; }
 
+# lab_timeline LABEL FAULT [ANSWERED]: the failover as mwha-timeline (the product's command) tells
+# it from every node's pacemaker.log: t=0 at FAULT (the test's clock, epoch seconds), the fault
+# labelled, and when the service answered on the VIP again (ANSWERED) marked. Printed, never
+# asserted (the timeline has its own tests).
+lab_timeline() {
+    local label=$1 fault=$2 answered=${3:-} n tl args=()
+    tl=$(command -v mwha-timeline || echo "$repo/target/release/mwha-timeline")
+    for n in $("$LAB" nodes | cut -f1); do args+=(--log "$("$LAB" dir "$n")/var/log/pacemaker/pacemaker.log"); done
+    args+=(--since "$(local_ms "$(awk -v f="$fault" 'BEGIN { printf "%.3f", f - 2 }')")")
+    args+=(--fault "$(local_ms "$fault")" --mark "$(local_ms "$fault")=$label")
+    [ -z "$answered" ] || args+=(--mark "$(local_ms "$answered")=the service answered on the VIP")
+    "$tl" "${args[@]}" 2>&1 | sed 's/^/    /'
+}
+# local_ms EPOCH: the time as mwha-timeline takes it (the nodes' local time, ms).
+local_ms() { date -d "@$1" '+%F %T.%3N'; }
+
 # Kills the node running the VIP, waits for the service to answer again from another node,
 # prints the timeline. Sets FAILOVER_FROM, FAILOVER_TO, FAILOVER_REPLY. Fails after 60 s.
 crash_active_and_wait() {
@@ -112,10 +144,7 @@ crash_active_and_wait() {
     until reply=$(answer_vip) || [ "$SECONDS" -ge "$limit" ]; do sleep 0.1; done
     answered=$(now)
     survivor=$(live_node)
-    on "$survivor" cibadmin -Q -o status >"$("$LAB" dir)/cib-status.xml" 2>/dev/null
-    "$repo/tests/lab/timeline" --label "$active killed (SIGKILL of every process on the node)" \
-        --log "$("$LAB" dir "$survivor")/var/log/pacemaker/pacemaker.log" --fault "$fault" \
-        ${reply:+--answered "$answered"} --cib-status "$("$LAB" dir)/cib-status.xml"
+    lab_timeline "$active killed (SIGKILL of every process on the node)" "$fault" "${reply:+$answered}"
     FAILOVER_FROM=$active FAILOVER_TO=$survivor FAILOVER_REPLY=$reply
     [ -n "$reply" ]
 }
