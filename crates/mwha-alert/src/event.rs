@@ -49,6 +49,15 @@ pub struct Event {
 }
 
 impl Event {
+    /// When Pacemaker saw the event, in µs since the epoch (now when it did not say): orders
+    /// events whose processes run out of order, and names one event across recipients.
+    pub fn at_us(&self) -> i64 {
+        match self.epoch {
+            Some(epoch) => epoch.saturating_mul(1_000_000).saturating_add(i64::from(self.usec)),
+            None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64),
+        }
+    }
+
     /// Reads the event from the environment (as data). `None` when no kind can be found: the
     /// agent was not started by Pacemaker.
     pub fn from_vars(vars: &BTreeMap<String, String>) -> Option<Event> {

@@ -321,8 +321,7 @@ fn remember_what_ran_there(node: &str, at: i64, opts: &Options, deadline: &Deadl
 /// Where `rsc` ran (or, `promoted`, was the primary) before it started (was promoted) on
 /// `here`, when the CIB no longer says it: a node lost at or after `since` that ran it then.
 fn lost_with_its_node(event: &Event, since: i64, promoted: bool, opts: &Options, deadline: &Deadline) -> Option<cluster::Previous> {
-    let at_us = event.epoch.unwrap_or(0).saturating_mul(1_000_000).saturating_add(i64::from(event.usec));
-    let arrival = state::Arrival { rsc: &event.rsc, here: &event.node, promoted, at_us };
+    let arrival = state::Arrival { rsc: &event.rsc, here: &event.node, promoted, at_us: event.at_us() };
     let used = state::StateDir::open(&opts.state_dir)
         .and_then(|s| s.use_lost_location(&arrival, since, &state::boot_id(), &deadline.within(Duration::from_secs(2))));
     match used {
@@ -361,10 +360,7 @@ fn quorum_change(event: &Event, opts: &Options, deadline: &Deadline) -> Option<Q
 /// failure is reported as usual (never hidden) and Pacemaker's log says why.
 fn count_failures(event: &Event, opts: &Options, deadline: &Deadline) -> Option<FailureCount> {
     let tally = classify::tally(event)?;
-    let at_us = match event.epoch {
-        Some(epoch) => epoch.saturating_mul(1_000_000).saturating_add(i64::from(event.usec)),
-        None => SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64),
-    };
+    let at_us = event.at_us();
     let key = state::key(&[
         &event.node,
         &event.rsc,
