@@ -54,7 +54,7 @@ alert_dump() {
 # alert_log NODE: NODE's alert log; for a node that is down (killed, fenced) the file it left
 # on its private disk (/var/lib/mwha survives lab kill/start), read from the host.
 alert_log() {
-    if "$lab" nodes | grep -q "^$1[[:space:]].*running"; then
+    if "$lab" nodes | grep "^$1[[:space:]].*running" >/dev/null; then
         on "$1" cat "$ALERT_LOG" 2>/dev/null
     else
         cat "$("$lab" dir "$1")$ALERT_LOG" 2>/dev/null

@@ -129,6 +129,13 @@ lab_timeline() {
     [ -z "$answered" ] || args+=(--mark "$(local_ms "$answered")=the service answered on the VIP")
     "$tl" "${args[@]}" 2>&1 | sed 's/^/    /'
 }
+# lab_timeline_json FAULT: the same as JSON (mwha-timeline --json), for tests to check.
+lab_timeline_json() {
+    local n tl args=()
+    tl=$(command -v mwha-timeline || echo "$repo/target/release/mwha-timeline")
+    for n in $("$LAB" nodes | cut -f1); do args+=(--log "$("$LAB" dir "$n")/var/log/pacemaker/pacemaker.log"); done
+    "$tl" "${args[@]}" --json --since "$(local_ms "$(awk -v f="$1" 'BEGIN { printf "%.3f", f - 2 }')")" --fault "$(local_ms "$1")"
+}
 # local_ms EPOCH: the time as mwha-timeline takes it (the nodes' local time, ms).
 local_ms() { date -d "@$1" '+%F %T.%3N'; }
 
