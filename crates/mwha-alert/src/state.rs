@@ -145,16 +145,7 @@ impl StateDir {
             let (count, changed) = table.apply(event, now);
             if changed {
                 table.prune(now);
-                // A writer killed between its temp file and the rename left it; we hold the lock.
-                atomic::remove_stale_temps(&dir, name).with_context(|| format!("cleaning up beside {}", shown.display()))?;
-                let how = Replace {
-                    attrs: Some(own_attrs()),
-                    backups: None,
-                    previous: Previous::Unchecked,
-                    limit: MAX_FAILURES_FILE,
-                    pace: None,
-                };
-                let _written = atomic::replace(&dir, name, table.render(boot_id).as_bytes(), &how)
+                replace_locked(&dir, name, table.render(boot_id).as_bytes(), MAX_FAILURES_FILE)
                     .with_context(|| format!("writing {}", shown.display()))?;
             }
             Ok(count)
@@ -283,16 +274,20 @@ pub struct Arrival<'a> {
 
 /// Replaces the `lost-locations` file (the lock held).
 fn write_lost(dir: &Dir, table: &[LostLocation], boot_id: &str) -> Result<()> {
-    let name = OsStr::new(LOST);
     let mut text = format!("{LOST_HEADER} {boot_id}\n");
     for l in table {
         let role = if l.promoted { "promoted" } else { "started" };
         text.push_str(&format!("{}\t{}\t{}\t{role}\t{}\n", l.node, l.rsc, l.lost_at, l.used_us));
     }
-    // A writer killed between its temp file and the rename left it; we hold the lock.
+    replace_locked(dir, OsStr::new(LOST), text.as_bytes(), MAX_LOST_FILE)
+}
+
+/// Replaces a state file atomically (ours, mode 0640, no backups), the lock held: first the temp
+/// file a writer killed before its rename left.
+fn replace_locked(dir: &Dir, name: &OsStr, bytes: &[u8], limit: u64) -> Result<()> {
     atomic::remove_stale_temps(dir, name)?;
-    let how = Replace { attrs: Some(own_attrs()), backups: None, previous: Previous::Unchecked, limit: MAX_LOST_FILE, pace: None };
-    let _written = atomic::replace(dir, name, text.as_bytes(), &how)?;
+    let how = Replace { attrs: Some(own_attrs()), backups: None, previous: Previous::Unchecked, limit, pace: None };
+    let _written = atomic::replace(dir, name, bytes, &how)?;
     Ok(())
 }
 
