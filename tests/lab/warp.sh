@@ -92,8 +92,9 @@ warp_remove_shared() { rm -rf "$WARP_SHARE"; }
 
 # The group of the shared-folder layout: Filesystem (mounts the share), sharedfs (proves it is
 # the right, working volume), warp-fixup (puts this node's identity back), flowsvc, the VIP.
+# The flow service's monitor runs every WARP_MONITOR_INTERVAL (5s unless set).
 warp_create_shared_group() {
-    local node=$1
+    local node=$1 interval=${WARP_MONITOR_INTERVAL:-5s}
     on "$node" pcs resource create warp-fs ocf:heartbeat:Filesystem device="$WARP_SHARE" directory=/opt/warp-shared \
         fstype=none options=bind op monitor interval=10s timeout=40s --group warp-group &&
     on "$node" pcs resource create warp-share ocf:mwha:sharedfs directory=/opt/warp-shared marker=.warp-share \
@@ -101,7 +102,7 @@ warp_create_shared_group() {
     on "$node" pcs resource create warp-identity ocf:mwha:warp-fixup data_dir=/opt/warp-shared \
         identity_paths="$WARP_IDENTITY_PATHS" op monitor interval=10s timeout=20s --group warp-group &&
     on "$node" pcs resource create warp ocf:mwha:flowsvc install_dir=/opt/warp-shared probe_url=http://127.0.0.1:$WARP_PORT/ \
-        op start timeout=60s op stop timeout=60s op monitor interval=5s timeout=30s --group warp-group &&
+        op start timeout=60s op stop timeout=60s op monitor interval="$interval" timeout=30s --group warp-group &&
     on "$node" pcs resource create warp-vip ocf:heartbeat:IPaddr2 ip=$WARP_VIP cidr_netmask=24 nic=eth0 \
         op monitor interval=10s --group warp-group
 }

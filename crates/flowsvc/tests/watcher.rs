@@ -41,7 +41,7 @@ impl Rig {
         let install = self.warp.install_dir.display().to_string();
         let run_dir = self.run_dir().display().to_string();
         let (hook, crm) = self.crm.hook();
-        // The watcher is off by default; these tests turn it on (a later "watcher" wins).
+        // The watcher is on by default; these tests say so anyway (a later "watcher" wins).
         let mut all = vec![("install_dir", install.as_str()), ("watcher", "true")];
         all.extend_from_slice(params);
         let mut env = vec![("MWHA_RUN_DIR", run_dir.as_str()), (hook, crm.as_str()), ("OCF_RESKEY_CRM_meta_on_node", NODE)];

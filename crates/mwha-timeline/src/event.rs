@@ -3,7 +3,8 @@
 //!
 //! The messages, as Pacemaker 2.1.5 writes them (file: function):
 //!
-//! `crm_resource --fail` records an `asyncmon` action: a monitor failure made by hand, taken as one.
+//! `crm_resource --fail` records an `asyncmon` action: a failure reported from outside the
+//! executor (the mwha crash watcher reports this way, or an admin), taken as a monitor failure.
 //!
 //! | message | from | event |
 //! |---|---|---|
@@ -38,6 +39,9 @@ pub enum Op {
     Monitor,
     /// A one-time monitor (interval 0): not a health check, never a failure here.
     Probe,
+    /// `asyncmon`, what `crm_resource --fail` records: a failure reported from outside (the
+    /// mwha crash watcher, or an admin).
+    Reported,
     Other,
 }
 
@@ -49,8 +53,7 @@ impl Op {
             "promote" => Op::Promote,
             "demote" => Op::Demote,
             "monitor" | "status" if interval_ms > 0 => Op::Monitor,
-            // What `crm_resource --fail` records: a monitor failure made by hand.
-            "asyncmon" => Op::Monitor,
+            "asyncmon" => Op::Reported,
             "monitor" | "status" | "probe" => Op::Probe,
             _ => Op::Other,
         }
@@ -232,7 +235,7 @@ pub fn readable_interval(s: &str) -> Option<i64> {
 /// cancelled before a stop.
 fn result_is_ok(op: Op, rc: Option<i32>, result: &str) -> bool {
     match op {
-        Op::Monitor => matches!(rc, Some(0 | 8)) || result == "Cancelled" || result.starts_with("pending"),
+        Op::Monitor | Op::Reported => matches!(rc, Some(0 | 8)) || result == "Cancelled" || result.starts_with("pending"),
         Op::Probe | Op::Other => true,
         _ => rc == Some(0),
     }
@@ -674,7 +677,7 @@ mod tests {
         );
         assert_eq!(
             ev(CTL, "Result of asyncmon operation for d on n1: error (Simulated failure) | CIB update 62, graph action unconfirmed; call=18 key=d_asyncmon_0 rc=1"),
-            Some(Event::OpResult { node: Some(s("n1")), rsc: s("d"), op: Op::Monitor, call: Some(18), rc: Some(1), ok: false, result: s("error (Simulated failure)") })
+            Some(Event::OpResult { node: Some(s("n1")), rsc: s("d"), op: Op::Reported, call: Some(18), rc: Some(1), ok: false, result: s("error (Simulated failure)") })
         );
     }
 

@@ -25,6 +25,8 @@ pub enum Kind {
     NodeLost,
     Fence,
     MonitorFailed,
+    /// A failure reported with `crm_resource --fail` (the crash watcher, or an admin).
+    FailureReported,
     Stop,
     Start,
     Promote,
@@ -37,6 +39,7 @@ impl Kind {
             Kind::NodeLost => "node-lost",
             Kind::Fence => "fence",
             Kind::MonitorFailed => "monitor-failed",
+            Kind::FailureReported => "failure-reported",
             Kind::Stop => "stop",
             Kind::Start => "start",
             Kind::Promote => "promote",
@@ -56,7 +59,7 @@ impl Kind {
 
     /// Kinds that run for a while and end with a result.
     fn has_end(self) -> bool {
-        !matches!(self, Kind::NodeLost | Kind::MonitorFailed)
+        !matches!(self, Kind::NodeLost | Kind::MonitorFailed | Kind::FailureReported)
     }
 }
 
@@ -441,9 +444,10 @@ impl Builder {
             Event::OpResult { node, rsc, op, call, rc, ok, result } => {
                 let node = node.unwrap_or_else(|| host.to_string());
                 let exec_ms = call.and_then(|c| self.exec.remove(&(host.to_string(), rsc.clone(), c))).flatten();
-                if op == Op::Monitor {
+                if matches!(op, Op::Monitor | Op::Reported) {
                     if !ok {
-                        self.monitor_failed(at, host, node, rsc, call, rc, result);
+                        let kind = if op == Op::Reported { Kind::FailureReported } else { Kind::MonitorFailed };
+                        self.monitor_failed(at, host, kind, node, rsc, call, rc, result);
                     }
                     return closed;
                 }
@@ -526,8 +530,18 @@ impl Builder {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn monitor_failed(&mut self, at: Stamp, host: &str, node: String, rsc: String, call: Option<u32>, rc: Option<i32>, result: String) {
-        let mut step = Step::new(at, &node, Kind::MonitorFailed, Some(&rsc), host);
+    fn monitor_failed(
+        &mut self,
+        at: Stamp,
+        host: &str,
+        kind: Kind,
+        node: String,
+        rsc: String,
+        call: Option<u32>,
+        rc: Option<i32>,
+        result: String,
+    ) {
+        let mut step = Step::new(at, &node, kind, Some(&rsc), host);
         step.call = call;
         step.rc = rc;
         step.ok = Some(false);
@@ -535,7 +549,7 @@ impl Builder {
         match &mut self.current {
             Some(inc) => {
                 let same = |s: &Step| {
-                    s.is(&node, Kind::MonitorFailed, &rsc)
+                    s.is(&node, kind, &rsc)
                         && match (call, s.call) {
                             (Some(a), Some(b)) => a == b,
                             _ => at.ms_since(s.at) <= SAME_MS,

@@ -47,7 +47,8 @@ Examples:
     version,
     about = "Reconstructs failovers from Pacemaker's detail log: one block per incident, each step with its offset in ms",
     long_about = "Reconstructs failovers from Pacemaker's detail log (pacemaker.log). One block per incident: t=0 at the \
-first sign (a node lost, a recurring monitor that failed, a failed stop or start, fencing), then each step with its \
+first sign (a node lost, a recurring monitor that failed, a failure reported with crm_resource --fail as the mwha \
+crash watcher does, a failed stop or start, fencing), then each step with its \
 offset in ms: detection (the scheduler's first decision about it), fencing requested and done, every stop, start, \
 promote and demote with node, resource, result and duration, and the end (the end of the incident's last start). \
 Totals at the bottom: fault → detected, detected → first start, starts, total.\n\nGive the logs of several nodes \

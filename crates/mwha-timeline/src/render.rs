@@ -87,6 +87,9 @@ struct Labels {
     fence_done: &'static str,
     fence_failed: &'static str,
     monitor_failed: &'static str,
+    failure_reported: &'static str,
+    /// After a reported failure's result: who reports this way.
+    reported_how: &'static str,
     stop: &'static str,
     start: &'static str,
     promote: &'static str,
@@ -119,6 +122,8 @@ const EN: Labels = Labels {
     fence_done: "fencing done",
     fence_failed: "fencing failed",
     monitor_failed: "monitor failed",
+    failure_reported: "failure reported",
+    reported_how: "crm_resource --fail: the mwha watcher or an admin",
     stop: "stop",
     start: "start",
     promote: "promote",
@@ -150,6 +155,8 @@ const JA: Labels = Labels {
     fence_done: "フェンシング完了",
     fence_failed: "フェンシング失敗",
     monitor_failed: "監視失敗",
+    failure_reported: "障害通知",
+    reported_how: "crm_resource --fail: mwha の監視プロセスまたは管理者",
     stop: "停止",
     start: "起動",
     promote: "昇格",
@@ -201,6 +208,7 @@ fn kind_label(l: &Labels, kind: Kind) -> &'static str {
         Kind::NodeLost => l.node_lost,
         Kind::Fence => l.fence_requested,
         Kind::MonitorFailed => l.monitor_failed,
+        Kind::FailureReported => l.failure_reported,
         Kind::Stop => l.stop,
         Kind::Start => l.start,
         Kind::Promote => l.promote,
@@ -215,10 +223,12 @@ fn sign_text(lang: Lang, s: &Step) -> String {
         (Lang::En, Kind::NodeLost) => format!("node {} lost", s.node),
         (Lang::En, Kind::Fence) => format!("fencing of {}", s.node),
         (Lang::En, Kind::MonitorFailed) => format!("monitor of {rsc} failed on {}", s.node),
+        (Lang::En, Kind::FailureReported) => format!("failure of {rsc} reported on {}", s.node),
         (Lang::En, k) => format!("{} of {rsc} failed on {}", k.name(), s.node),
         (Lang::Ja, Kind::NodeLost) => format!("ノード {} の消失", s.node),
         (Lang::Ja, Kind::Fence) => format!("{} のフェンシング", s.node),
         (Lang::Ja, Kind::MonitorFailed) => format!("{} で {rsc} の監視が失敗", s.node),
+        (Lang::Ja, Kind::FailureReported) => format!("{} で {rsc} の障害が通知された", s.node),
         (Lang::Ja, k) => format!("{} で {rsc} の{}が失敗", s.node, kind_label(&JA, k)),
     }
 }
@@ -260,10 +270,11 @@ pub fn text(out: &mut impl Write, lang: Lang, v: &View) -> io::Result<()> {
         let seen = format!("{} {}", l.seen_by, s.seen_by.join(","));
         match s.kind {
             Kind::NodeLost => rows.push((s.at, 2, s.node.clone(), l.node_lost.to_string(), seen)),
-            Kind::MonitorFailed => {
-                let what = format!("{} {}", l.monitor_failed, s.resource.as_deref().unwrap_or(""));
+            Kind::MonitorFailed | Kind::FailureReported => {
+                let what = format!("{} {}", kind_label(l, s.kind), s.resource.as_deref().unwrap_or(""));
                 let rc = s.rc.map_or(String::new(), |rc| format!(" rc={rc}"));
-                rows.push((s.at, 2, s.node.clone(), what, format!("{}{rc}", s.result.as_deref().unwrap_or(""))));
+                let how = if s.kind == Kind::FailureReported { format!(" ({})", l.reported_how) } else { String::new() };
+                rows.push((s.at, 2, s.node.clone(), what, format!("{}{rc}{how}", s.result.as_deref().unwrap_or(""))));
             }
             Kind::Fence => {
                 let action = s.action.as_deref().unwrap_or("");

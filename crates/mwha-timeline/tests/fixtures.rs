@@ -209,9 +209,16 @@ fn no_fencing_monitor_failures_and_a_blocked_stop() {
     );
     assert_eq!(
         incidents[1]["first_sign"],
-        serde_json::json!({"kind": "monitor-failed", "node": "n1", "resource": "vip", "time": "2026-12-01T23:20:48.543"})
+        serde_json::json!({"kind": "failure-reported", "node": "n1", "resource": "vip", "time": "2026-12-01T23:20:48.543"})
     );
     assert_eq!(incidents[1]["events"][0]["result"], "error (Simulated failure)");
+    // crm_resource --fail (the crash watcher's report) is told apart from a failed monitor.
+    let out = text(&["--log", &fixture("no-fencing-n1.log"), "--log", &fixture("no-fencing-n2.log")]);
+    assert!(out.contains("(first sign: failure of vip reported on n1)"), "{out}");
+    assert!(
+        out.contains("failure reported vip  error (Simulated failure) rc=1 (crm_resource --fail: the mwha watcher or an admin)"),
+        "{out}"
+    );
     assert_eq!(events(&incidents[2]), [ev(0, "n2", "monitor-failed", "s", Some(7), None), ev(40, "n2", "stop", "s", Some(1), Some(2010))]);
     assert_eq!(
         incidents[2]["totals"],

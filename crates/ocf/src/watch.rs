@@ -215,6 +215,29 @@ impl Watcher {
         }
     }
 
+    /// What an agent does after start and from a monitor that finds the product running, both
+    /// best-effort (the watcher only makes recovery faster, so nothing here fails an action):
+    /// `on` (the agent's `watcher` parameter): one watcher on `watch.main`; off, none (one left
+    /// from before, when the parameter was on, is ended).
+    pub fn keep(&self, on: bool, watch: &Watch, deadline: &Deadline) {
+        if !on {
+            if let Err(err) = self.end(deadline) {
+                crate::warn!("ending the watcher: {err:#}");
+            }
+            return;
+        }
+        if let Err(err) = self.arm(watch, deadline) {
+            crate::warn!("no watcher for {} (the recurring monitor still finds a failure): {err:#}", self.instance);
+        }
+    }
+
+    /// [`Watcher::stand_down`], best-effort: what stop, demote and promote do first.
+    pub fn stand_down_or_warn(&self, deadline: &Deadline) {
+        if let Err(err) = self.stand_down(deadline) {
+            crate::warn!("standing the watcher down: {err:#}");
+        }
+    }
+
     /// At the start of stop (or demote): marks the resource as being stopped, so no watcher
     /// reports from now on, and ends the watcher. Both are tried; the first error is returned.
     /// Without a state directory no watcher was recorded since boot (and [`Watcher::arm`] leaves
@@ -366,7 +389,7 @@ fn watch_and_report(agent: &str, instance: &str, watch: &Watch) {
     let exited = Instant::now();
     match quiet_reason(&state, me, watch).or_else(|| unmanaged(instance)) {
         Some(why) => crate::info!("main process pid {} of {instance} exited; not reporting it: {why}", main.pid),
-        None => report(instance, watch, exited),
+        None => report(instance, watch, exited, exited.elapsed()),
     }
 }
 
@@ -441,7 +464,8 @@ fn managed_attribute(xml: &str, resource: &str) -> Option<bool> {
     }
 }
 
-fn report(resource: &str, watch: &Watch, exited: Instant) {
+/// `checked`: how long the checks before the report took (mostly the `--query-xml`).
+fn report(resource: &str, watch: &Watch, exited: Instant, checked: Duration) {
     crate::warn!("main process pid {} of {resource} exited: reporting the failure on {} to the cluster", watch.main.pid, watch.node);
     let program = match crm_resource() {
         Ok(program) => program,
@@ -450,7 +474,8 @@ fn report(resource: &str, watch: &Watch, exited: Instant) {
     let cmd = CommandLine::new(program).arg("--fail").arg("--resource").arg(resource).arg("--node").arg(&watch.node);
     match spawn::bounded(None, &cmd, &Deadline::after(REPORT_LIMIT)) {
         Ok(done) if done.success() => {
-            crate::info!("crm_resource --fail done, {:.0} ms after the exit", exited.elapsed().as_secs_f64() * 1000.0)
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            crate::info!("crm_resource --fail done, {:.0} ms after the exit (checks {:.0} ms)", ms(exited.elapsed()), ms(checked))
         }
         Ok(done) => {
             crate::warn!("crm_resource --fail {}: {}; the recurring monitor will find the failure", done.describe(), done.last_line())

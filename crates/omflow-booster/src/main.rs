@@ -29,6 +29,7 @@
 mod booster;
 mod mode;
 mod params;
+mod watch;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -50,6 +51,7 @@ use params::{Params, META, SCORE_PROMOTED, SCORE_UNPROMOTED};
 /// What stop keeps back from the Booster's own stop to withdraw the promotion score.
 const SCORE_RESERVE: Duration = Duration::from_secs(3);
 
+// `omflow-booster __watch INSTANCE`: the crash watcher the agent leaves after start (watch.rs).
 ocf::agent_main!(Agent::<Params>::new(&META)
     .start(start)
     .stop(stop)
@@ -57,7 +59,8 @@ ocf::agent_main!(Agent::<Params>::new(&META)
     .promote(promote)
     .demote(demote)
     .notify(notify)
-    .validate(validate));
+    .validate(validate)
+    .helper(ocf::watch::WATCH_ARG, |args| ocf::watch::main(META.name, args)));
 
 fn start(cx: &Ctx, p: &Params) -> Result<()> {
     let deadline = cx.deadline();
@@ -103,10 +106,13 @@ fn start(cx: &Ctx, p: &Params) -> Result<()> {
             score(cx).set_best_effort(SCORE_UNPROMOTED, &deadline.within(Duration::from_secs(5)));
         }
     }
+    watch::arm(cx, p, &deadline.within(Duration::from_secs(5)));
     Ok(())
 }
 
 fn stop(cx: &Ctx, p: &Params) -> Result<()> {
+    // First of all: a watcher must not report what this stop does.
+    watch::stand_down(cx);
     let deadline = cx.deadline();
     let mode = Mode::of(cx.env());
     let script = p.service.script(deadline).inspect_err(|err| warn!("{err:#}")).ok();
@@ -168,6 +174,7 @@ fn monitor(cx: &Ctx, p: &Params) -> Result<Status> {
                 // Like ocf:pacemaker:Stateful: a restarted cluster learns the scores again.
                 score(cx).set_best_effort(role.score(), &deadline.within(Duration::from_secs(5)));
             }
+            watch::arm(cx, p, &deadline.within(Duration::from_secs(5)));
             Ok(if role == Role::Promoted { Status::Promoted } else { Status::Running })
         }
         Health::Stopped(why) => {
@@ -198,6 +205,9 @@ fn promote(cx: &Ctx, p: &Params) -> Result<()> {
     require_promotable(cx)?;
     let deadline = cx.deadline();
     let script = p.service.script(deadline)?;
+    // promote_cmd may restart the Booster: no report until it is done (armed again below, or
+    // by the next monitor).
+    watch::stand_down(cx);
     match health(cx, p, &script, &deadline.split(0.4)) {
         Health::Healthy => {}
         Health::Stopped(why) | Health::Blocked(why) | Health::Unready(why) | Health::Failed(why) => {
@@ -213,6 +223,7 @@ fn promote(cx: &Ctx, p: &Params) -> Result<()> {
     set_role(cx, Role::Promoted)?;
     info!("the Booster is now Active (promoted)");
     score(cx).set_best_effort(SCORE_PROMOTED, &deadline.within(Duration::from_secs(5)));
+    watch::arm(cx, p, &deadline.within(Duration::from_secs(5)));
     Ok(())
 }
 
@@ -246,6 +257,8 @@ fn wait_for_database(db: &Probe, wait: &Deadline) -> Result<()> {
 fn demote(cx: &Ctx, p: &Params) -> Result<()> {
     require_promotable(cx)?;
     let deadline = cx.deadline();
+    // A demote may precede a stop, and demote_cmd may restart the Booster: no report from here.
+    watch::stand_down(cx);
     let script = p.service.script(deadline)?;
     let status = script.status(&deadline.split(0.4));
     if let ScriptStatus::NotRunning(why) = &status {
@@ -258,6 +271,7 @@ fn demote(cx: &Ctx, p: &Params) -> Result<()> {
     info!("the Booster is now Standby (unpromoted)");
     if status == ScriptStatus::Running {
         score(cx).set_best_effort(SCORE_UNPROMOTED, &deadline.within(Duration::from_secs(5)));
+        watch::arm(cx, p, &deadline.within(Duration::from_secs(5)));
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::fakecrm::FakeCrm;
 use crate::{free_port, processes_mentioning, repo_root, run_agent, AgentRun, Sandbox};
 
 /// A stand-in OMFLOW (Booster, Booster Agent, Server) in a sandbox, with free ports.
@@ -80,11 +81,19 @@ impl Omflow {
         let _ = fs::remove_file(self.sandbox.path().join("crm.log"));
     }
 
-    /// The environment every agent run gets besides its parameters.
+    /// The fake `crm_resource` the agents' watchers report to.
+    pub fn crm_resource(&self) -> FakeCrm {
+        FakeCrm::in_dir(self.sandbox.path())
+    }
+
+    /// The environment every agent run gets besides its parameters: the per-boot state, the
+    /// promotion scores and a watcher's reports stay in the sandbox.
     pub fn extra(&self) -> Vec<(String, String)> {
+        let (hook, crm_resource) = self.crm_resource().hook();
         vec![
             ("MWHA_RUN_DIR".into(), self.sandbox.path().join("run").display().to_string()),
             ("MWHA_CRM_ATTRIBUTE".into(), self.sandbox.path().join("crm_attribute").display().to_string()),
+            (hook.into(), crm_resource),
         ]
     }
 
