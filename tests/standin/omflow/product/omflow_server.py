@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 # Simulated OMFLOW Server (ROOT/Server/lib/omflow_server.py), started by the Booster Agent.
 # Writes run/server.pid; every SERVER_POLL s it says "HELLO <name>" to BOOSTER_IP:BOOSTER_PORT
-# and, when that does not answer, to SECOND_BOOSTER_IP:SECOND_BOOSTER_PORT (setting.py order).
+# and, when that does not answer as the Active Booster, to SECOND_BOOSTER_IP:SECOND_BOOSTER_PORT
+# (setting.py order); it uses the first that answers "active", else the first that answers at all
+# (the guide has the Active Booster do the work; what a real server does when the Booster named
+# first answers as Standby is not public).
 # HTTP on SERVER_HTTP_BIND:SERVER_HTTP_PORT after SERVER_START_DELAY s:
 #   GET /         -> SERVER_HTTP_STATUS, "ok"
 #   GET /booster  -> JSON {server, booster, role, address, since, checked}: the Booster in use
@@ -46,10 +49,12 @@ def poll():
                 continue
             try:
                 name, role = ask(host, port)
-                found = (name, role, "%s:%d" % (host, port))
-                break
             except OSError:
                 continue
+            if found[0] is None or role == "active":
+                found = (name, role, "%s:%d" % (host, port))
+            if role == "active":
+                break
         with lock:
             if found != (state["booster"], state["role"], state["address"]):
                 state.update(booster=found[0], role=found[1], address=found[2], since=time.time())
