@@ -222,13 +222,16 @@ pub static RSC_ACTIVE_UNEXPECTEDLY: Entry = entry!(
     ["unexpected"],
     "Resource {rsc} was found {state} on {node} where the cluster had not started it",
     "A probe (the one-time monitor Pacemaker runs when a node joins or after a cleanup) found the resource \
-     running outside cluster control. Pacemaker stops the extra copy, or all copies if it may only run once.",
+     running outside cluster control. Pacemaker stops the extra copy, or all copies if it may only run once. \
+     A cleanup's probe of a resource the cluster itself started on that node (and has not stopped since this \
+     boot) gives no line: mwha-alert remembers those starts in its state_dir.",
     "Find out who started it by hand (init scripts, cron, an operator) and disable that; services managed by \
      the cluster must not start at boot.",
     "クラスターが起動していないリソース {rsc} がノード {node} で見つかりました ({state})",
     "プローブ (ノードの参加時やクリーンアップの後に Pacemaker が一度だけ実行する monitor) が、クラスターの管理外で稼働しているリソースを見つけました。\
      Pacemaker は余分なものを停止します。\
-     1 か所でしか実行できないリソースでは、すべてを停止します。",
+     1 か所でしか実行できないリソースでは、すべてを停止します。\
+     クラスター自身がそのノードで起動した (この起動以降まだ停止していない) リソースをクリーンアップ後のプローブが見つけた場合は、何も出力しません (mwha-alert が state_dir に起動を記録しています)。",
     "誰が手動で起動したか (init スクリプト、cron、オペレーター) を調べ、それを無効にしてください。\
      クラスターが管理するサービスを OS の起動時に自動起動してはいけません。"
 );

@@ -4,7 +4,8 @@
 //!
 //! Which events give no line: cancelled operations (every recovery cancels the recurring
 //! monitor first), expected results of monitors (the first result of every recurring monitor
-//! after a start is reported by Pacemaker), and successful notify, reload and migrate_to.
+//! after a start is reported by Pacemaker), successful notify, reload and migrate_to, and a
+//! probe that finds running what the cluster itself started on that node (a cleanup's probe).
 
 use crate::catalogue::{self, Entry, Lang, Severity};
 use crate::cluster::{Failure, Previous};
@@ -26,6 +27,9 @@ pub struct Facts {
     /// For a failure, with `failure_threshold` above 1: its place in the row of failures of the
     /// resource on the node (`None`: not counted, so reported as usual).
     pub failures: Option<FailureCount>,
+    /// For a probe that finds the resource running: the cluster started it on that node in this
+    /// boot and had not stopped it (`state_dir`); false when unknown, so MWHA1005W stays.
+    pub started_here: bool,
 }
 
 /// A failure's place in its row, and the threshold (`failure_threshold`).
@@ -57,6 +61,43 @@ pub fn tally(event: &Event) -> Option<Tally> {
         return (running && available).then_some(Tally::Success);
     }
     resource(event, &Facts::default()).filter(|m| m.entry.action_classes.contains(&"unavailable")).map(|_| Tally::Failure)
+}
+
+/// What a resource event tells the memory of what the cluster started on its node, which tells
+/// a cleanup's probe (Pacemaker probes again what it runs after `crm_resource --cleanup`) from a
+/// copy started outside the cluster (MWHA1005W).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// A successful start, migrate_from or promote: the cluster runs the resource there.
+    Started,
+    /// A successful stop: it no longer does (a failed stop leaves the resource where it was).
+    Stopped,
+    /// A probe found the resource running: did the cluster start it there?
+    FoundRunning,
+}
+
+/// The event's [`Presence`], if any. Pure, like `classify`.
+pub fn presence(event: &Event) -> Option<Presence> {
+    if event.kind != Kind::Resource || event.status == Some(EXEC_CANCELLED) {
+        return None;
+    }
+    if found_running_by_probe(event) {
+        return Some(Presence::FoundRunning);
+    }
+    if !event.succeeded() {
+        return None;
+    }
+    match event.task.as_str() {
+        "start" | "migrate_from" | "promote" => Some(Presence::Started),
+        "stop" => Some(Presence::Stopped),
+        _ => None,
+    }
+}
+
+/// A probe that expected the resource stopped (rc 7) and found it running (0) or promoted (8).
+fn found_running_by_probe(event: &Event) -> bool {
+    let done = event.status.unwrap_or(EXEC_DONE) == EXEC_DONE;
+    event.is_probe() && done && event.target_rc == Some(7) && matches!(event.rc, Some(0 | 8))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,23 +258,24 @@ fn resource(event: &Event, facts: &Facts) -> Option<Message> {
         };
     }
 
+    if found_running_by_probe(event) {
+        // A cleanup erases the history, so Pacemaker probes again what it runs: no surprise.
+        if facts.started_here {
+            return None;
+        }
+        let (state, state_ja) =
+            if event.rc == Some(8) { ("running as primary", "プライマリーとして稼働中") } else { ("running", "稼働中") };
+        return Some(
+            Message::new(&catalogue::RSC_ACTIVE_UNEXPECTEDLY, with(vec![("state", state.to_string())]))
+                .ja(vec![("state", state_ja.to_string())]),
+        );
+    }
+
     let reason = facts.exit_reason.as_deref().filter(|r| !r.trim().is_empty()).map_or(String::new(), |r| format!(": {}", r.trim()));
     let failure = format!("{} {}{reason}", event.operation(), event.outcome());
     let failure_ja = vec![("failure", format!("{} {}{reason}", event.operation_ja(), event.outcome_ja()))];
-    let done = event.status.unwrap_or(EXEC_DONE) == EXEC_DONE;
     Some(
         match event.task.as_str() {
-            _ if event.is_probe() && done && event.target_rc == Some(7) && matches!(event.rc, Some(0) | Some(8)) => {
-                let (state, state_ja) = if event.rc == Some(8) {
-                    ("running as primary", "プライマリーとして稼働中")
-                } else {
-                    ("running", "稼働中")
-                };
-                return Some(
-                    Message::new(&catalogue::RSC_ACTIVE_UNEXPECTEDLY, with(vec![("state", state.to_string())]))
-                        .ja(vec![("state", state_ja.to_string())]),
-                );
-            }
             _ if event.is_recurring_monitor() || event.is_probe() => {
                 Message::new(&catalogue::RSC_UNAVAILABLE, with(vec![("failure", failure)]))
             }
@@ -354,6 +396,8 @@ mod tests {
             recent_failure_here: Some(monitor_failed(7)),
             quorum: Some(QuorumChange::Lost),
             failures: Some(FailureCount { count: 1, threshold: 3 }),
+            // True would take away the probe's line, not fill a field.
+            started_here: false,
         }
     }
 
@@ -721,6 +765,135 @@ mod tests {
         assert_eq!(m.entry.id, "MWHA1005W");
         assert_eq!(m.text(), "Resource d was found running as primary on n1 where the cluster had not started it");
         assert_eq!(m.text_in(Lang::Ja), "クラスターが起動していないリソース d がノード n1 で見つかりました (プライマリーとして稼働中)");
+    }
+
+    /// A probe of `rsc` on `node` at `epoch` that found it running (rc 0) or promoted (rc 8),
+    /// from the recorded start's environment, as Pacemaker passes it after a cleanup.
+    fn probe(rsc: &str, node: &str, rc: i32, epoch: i64) -> BTreeMap<String, String> {
+        let mut vars = recorded("start-ok");
+        for (k, v) in [
+            ("CRM_alert_task", "monitor"),
+            ("CRM_alert_interval", "0"),
+            ("CRM_alert_target_rc", "7"),
+            ("CRM_alert_rc", &rc.to_string()),
+            ("CRM_alert_desc", if rc == 8 { "promoted" } else { "ok" }),
+            ("CRM_alert_rsc", rsc),
+            ("CRM_alert_node", node),
+            ("CRM_alert_timestamp_epoch", &epoch.to_string()),
+        ] {
+            vars.insert(k.into(), v.into());
+        }
+        vars
+    }
+
+    /// A recorded section with some variables changed.
+    fn recorded_with(name: &str, changes: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut vars = recorded(name);
+        for (k, v) in changes {
+            vars.insert(format!("CRM_alert_{k}"), v.to_string());
+        }
+        vars
+    }
+
+    /// The message IDs of the last of `events`, after each was run through the memory of what the
+    /// cluster started (a fresh `state_dir`) as `main.rs` does it.
+    fn last_ids_through_the_memory(test: &str, events: &[BTreeMap<String, String>]) -> Vec<&'static str> {
+        let dir = std::env::temp_dir().join(format!("mwha-alert-classify-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let state = crate::state::StateDir::open(&dir).unwrap();
+        let deadline = ocf::deadline::Deadline::after(std::time::Duration::from_secs(5));
+        let mut ids = Vec::new();
+        for vars in events {
+            let event = Event::from_vars(vars).unwrap();
+            let started_here = presence(&event).is_some_and(|presence| {
+                let what = crate::state::PresenceEvent { presence, node: &event.node, rsc: &event.rsc, at_us: event.at_us() };
+                state.cluster_started(&what, "boot1", &deadline).unwrap() && presence == Presence::FoundRunning
+            });
+            ids = classify(&event, &Facts { started_here, ..facts(&event.node) }).iter().map(|m| m.entry.id).collect();
+        }
+        let _ = std::fs::remove_dir_all(dir);
+        ids
+    }
+
+    #[test]
+    fn presence_is_what_starts_stops_and_running_probes_tell() {
+        let of = |vars: BTreeMap<String, String>| presence(&Event::from_vars(&vars).unwrap());
+        for (name, expected) in [
+            ("start-ok", Some(Presence::Started)),
+            ("start-ok-after-move", Some(Presence::Started)),
+            ("promote-ok", Some(Presence::Started)),
+            ("stop-ok", Some(Presence::Stopped)),
+            ("demote-ok", None),
+            ("start-failed", None),
+            ("monitor-cancelled", None),
+            ("monitor-ok-first-result", None),
+            ("promoted-monitor-first-result", None),
+            ("node-lost-majority", None),
+        ] {
+            assert_eq!(of(recorded(name)), expected, "{name}");
+        }
+        assert_eq!(of(probe("d", "n1", 0, 1_795_649_000)), Some(Presence::FoundRunning));
+        assert_eq!(of(probe("st", "n2", 8, 1_795_649_000)), Some(Presence::FoundRunning));
+        assert_eq!(of(probe("d", "n1", 7, 1_795_649_000)), None, "found stopped, as expected");
+        assert_eq!(of(recorded_with("stop-ok", &[("rc", "1"), ("desc", "error")])), None, "a failed stop");
+        assert_eq!(of(recorded_with("stop-ok", &[("status", "2"), ("rc", "1")])), None, "a stop that timed out");
+    }
+
+    /// `pcs resource cleanup d` erases d's history, so Pacemaker probes it again on every node:
+    /// found running where the cluster started it (and did not stop it), that is no MWHA1005W.
+    /// Found running where the cluster stopped it, or never started it (nothing remembered: a
+    /// reboot of the node, a start by hand), it still is.
+    #[test]
+    fn a_cleanups_probe_of_what_the_cluster_started_there_gives_no_line() {
+        let later = 1_795_649_000;
+        let ids = last_ids_through_the_memory;
+        assert_eq!(ids("started", &[recorded("start-ok"), probe("d", "n1", 0, later)]), Vec::<&str>::new());
+        assert_eq!(ids("stopped", &[recorded("start-ok"), recorded("stop-ok"), probe("d", "n1", 0, later)]), ["MWHA1005W"]);
+        assert_eq!(ids("nothing", &[probe("d", "n1", 0, later)]), ["MWHA1005W"]);
+        assert_eq!(ids("elsewhere", &[recorded("start-ok"), probe("d", "n2", 0, later)]), ["MWHA1005W"], "started on n1 only");
+        assert_eq!(ids("other", &[recorded("start-ok"), probe("e", "n1", 0, later)]), ["MWHA1005W"]);
+        // A failed stop leaves the resource where it was: still the cluster's.
+        let failed_stop = recorded_with("stop-ok", &[("rc", "1"), ("desc", "error")]);
+        assert_eq!(ids("failed-stop", &[recorded("start-ok"), failed_stop, probe("d", "n1", 0, later)]), Vec::<&str>::new());
+        // Stopped and started again (a restart), in either order of their processes.
+        let (stop, start) = (recorded("stop-ok"), recorded_with("start-ok", &[("timestamp_epoch", "1795641900")]));
+        assert_eq!(ids("restart", &[recorded("start-ok"), stop.clone(), start.clone(), probe("d", "n1", 0, later)]), Vec::<&str>::new());
+        assert_eq!(ids("restart-late", &[recorded("start-ok"), start, stop, probe("d", "n1", 0, later)]), Vec::<&str>::new());
+        // The probe's own line, when it is still written.
+        let m = &classify(&Event::from_vars(&probe("d", "n1", 0, later)).unwrap(), &facts("n1"))[0];
+        assert_eq!(m.text(), "Resource d was found running on n1 where the cluster had not started it");
+    }
+
+    /// A promotable clone's primary, found promoted (rc 8) by a cleanup's probe.
+    #[test]
+    fn a_cleanups_probe_of_a_primary_the_cluster_promoted_there_gives_no_line() {
+        let later = 1_795_649_000;
+        let ids = last_ids_through_the_memory;
+        assert_eq!(ids("promoted", &[recorded("promote-ok"), probe("st", "n2", 8, later)]), Vec::<&str>::new());
+        let start = recorded_with("start-ok", &[("rsc", "st"), ("node", "n2")]);
+        assert_eq!(ids("started-promoted", &[start, recorded("promote-ok"), probe("st", "n2", 8, later)]), Vec::<&str>::new());
+        assert_eq!(ids("demoted", &[recorded("demote-ok"), probe("st", "n3", 8, later)]), ["MWHA1005W"], "a demote starts nothing");
+        assert_eq!(ids("promoted-elsewhere", &[recorded("promote-ok"), probe("st", "n3", 8, later)]), ["MWHA1005W"]);
+        let stop = recorded_with("stop-ok", &[("rsc", "st"), ("node", "n2"), ("timestamp_epoch", "1795642000")]);
+        assert_eq!(ids("promoted-stopped", &[recorded("promote-ok"), stop, probe("st", "n2", 8, later)]), ["MWHA1005W"]);
+    }
+
+    /// Clone instances are one resource on a node, as everywhere in mwha-alert
+    /// (`cluster::same_resource`): Pacemaker names an anonymous clone's instance `st` or `st:1`.
+    #[test]
+    fn clone_instances_are_one_resource_for_a_cleanups_probe() {
+        let later = 1_795_649_000;
+        let ids = last_ids_through_the_memory;
+        let start = |rsc: &str| recorded_with("start-ok", &[("rsc", rsc), ("node", "n2")]);
+        assert_eq!(ids("instance-start", &[start("st:0"), probe("st", "n2", 0, later)]), Vec::<&str>::new());
+        assert_eq!(ids("base-start", &[start("st"), probe("st:1", "n2", 0, later)]), Vec::<&str>::new());
+        assert_eq!(
+            ids("instance-promote", &[recorded_with("promote-ok", &[("rsc", "st:1")]), probe("st", "n2", 8, later)]),
+            Vec::<&str>::new()
+        );
+        let stop = recorded_with("stop-ok", &[("rsc", "st:1"), ("node", "n2")]);
+        assert_eq!(ids("instance-stop", &[start("st:0"), stop, probe("st:0", "n2", 0, later)]), ["MWHA1005W"]);
+        assert_eq!(ids("not-an-instance", &[start("st:main"), probe("st", "n2", 0, later)]), ["MWHA1005W"]);
     }
 
     /// The example lines of docs/messages.ja.md are what mwha-alert writes for those events.

@@ -296,13 +296,15 @@ impl LrmResource {
 
 /// `st` matches `st` and `st:1`: anonymous clones are recorded without the instance number.
 pub fn same_resource(lrm_id: &str, rsc: &str) -> bool {
-    let base = |s: &str| -> String {
-        match s.rsplit_once(':') {
-            Some((b, n)) if n.chars().all(|c| c.is_ascii_digit()) => b.to_string(),
-            _ => s.to_string(),
-        }
-    };
-    lrm_id == rsc || base(lrm_id) == base(rsc)
+    lrm_id == rsc || base_name(lrm_id) == base_name(rsc)
+}
+
+/// The resource without its clone instance number: `st:1` is `st`; `db:main` stays `db:main`.
+pub fn base_name(id: &str) -> &str {
+    match id.rsplit_once(':') {
+        Some((base, n)) if n.chars().all(|c| c.is_ascii_digit()) => base,
+        _ => id,
+    }
 }
 
 fn attr(e: &BytesStart<'_>, name: &str) -> Result<String> {
@@ -453,6 +455,7 @@ mod tests {
         assert!(same_resource("st:2", "st"));
         assert!(!same_resource("st", "stx"));
         assert!(!same_resource("db:main", "db"));
+        assert_eq!((base_name("st:10"), base_name("st"), base_name("db:main")), ("st", "st", "db:main"));
     }
 
     #[test]

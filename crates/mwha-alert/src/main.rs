@@ -7,7 +7,9 @@
 //! Runbook of one event:
 //! 1. parse the event and the options (a bad option: MWHA9002E, the default is used, exit 2);
 //!    with `failure_threshold` above 1, count a failure (or reset the count on a success) of
-//!    the resource on its node under `state_dir` (`state::StateDir::count_failure`);
+//!    the resource on its node under `state_dir` (`state::StateDir::count_failure`); remember
+//!    a start, promote or stop of a resource on its node, or ask that memory for a probe that
+//!    found the resource running (`state::StateDir::cluster_started`);
 //! 2. gather what the message needs, each step bounded: the exit reason of a failure and the
 //!    history of a start or promote from the CIB, the quorum state for a membership change;
 //! 3. classify (pure; a failure before the threshold is MWHA1007W, with no action) and write
@@ -36,7 +38,7 @@ use std::time::{Duration, SystemTime};
 use ocf::deadline::Deadline;
 
 use crate::catalogue::Entry;
-use crate::classify::{Facts, FailureCount, Message, Needs, QuorumChange, Tally};
+use crate::classify::{Facts, FailureCount, Message, Needs, Presence, QuorumChange, Tally};
 use crate::event::{Event, Kind};
 use crate::options::{Options, Problem, Recipient};
 
@@ -120,11 +122,13 @@ fn run(vars: &BTreeMap<String, String>, mode: Mode) -> u8 {
         Recipient::Syslog
     });
 
-    // Counted first, before the slower queries, so that the processes of successive events
-    // count in the order Pacemaker started them (event times settle the rest).
+    // Counted and remembered first, before the slower queries, so that the processes of
+    // successive events count in the order Pacemaker started them (event times settle the rest).
     let failures = if mode == Mode::Deliver && opts.failure_threshold > 1 { count_failures(&event, &opts, &deadline) } else { None };
+    let started_here = mode == Mode::Deliver && started_by_the_cluster(&event, &opts, &deadline);
     let mut facts = gather(&event, &opts, reporter.clone(), now, &deadline);
     facts.failures = failures;
+    facts.started_here = started_here;
     let mut messages: Vec<Message> = problems.iter().map(problem_message).collect();
     // Whatever the recipient's filter says, Pacemaker copies this into pacemaker.log (in
     // English, like every line of Pacemaker's log).
@@ -379,6 +383,36 @@ fn count_failures(event: &Event, opts: &Options, deadline: &Deadline) -> Option<
         Err(e) => {
             ocf::warn!("failures of {} on {} are not counted (failure_threshold), so reported as usual: {e:#}", event.rsc, event.node);
             None
+        }
+    }
+}
+
+/// The memory of what the cluster started on each node, under `state_dir`: a successful start
+/// or promote is remembered, a successful stop forgets it. True for a probe that found running a
+/// resource the cluster started on that node and had not stopped (a cleanup's probe: no
+/// MWHA1005W); false for every other event, and when the memory cannot be kept (the probe's
+/// MWHA1005W is then written: a resource running outside the cluster is never hidden).
+fn started_by_the_cluster(event: &Event, opts: &Options, deadline: &Deadline) -> bool {
+    let Some(presence) = classify::presence(event) else { return false };
+    let what = state::PresenceEvent { presence, node: &event.node, rsc: &event.rsc, at_us: event.at_us() };
+    let known = state::StateDir::open(&opts.state_dir)
+        .and_then(|dir| dir.cluster_started(&what, &state::boot_id(), &deadline.within(Duration::from_secs(2))));
+    match known {
+        Ok(started) if presence == Presence::FoundRunning => {
+            if started {
+                ocf::debug!("the probe found {} running on {}, where the cluster started it: no MWHA1005W", event.rsc, event.node);
+            }
+            started
+        }
+        Ok(_) => false,
+        Err(e) => {
+            ocf::warn!(
+                "the resources the cluster started on {} are not remembered ({} of {}), so a probe that finds one running is reported as MWHA1005W: {e:#}",
+                event.node,
+                event.task,
+                event.rsc
+            );
+            false
         }
     }
 }

@@ -47,7 +47,7 @@ pub fn render() -> String {
     );
     out += &section(
         "FILES",
-        "/run/mwha/alert: per-boot state (quorum, action de-duplication, failure counts of failure_threshold), owned by hacluster.",
+        "/run/mwha/alert: per-boot state (quorum, action de-duplication, failure counts of failure_threshold, what the cluster started on this node), owned by hacluster.",
     );
     out += &section("SEE ALSO", "pcs(8), crm(8), crm_mon(8), docs/policies.md in the mwha documentation.");
     out

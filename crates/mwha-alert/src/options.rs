@@ -30,7 +30,7 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
     ("action_timeout", "10s", "the action is killed (with its process group) after this"),
     ("recovery_window", "600s", "a stop, demote or failure this recent explains a later start (moved, available again)"),
     ("query_cluster", "true", "read exit reasons and operation history from the CIB, quorum from crm_node"),
-    ("state_dir", "/run/mwha/alert", "per-boot state (quorum, action de-duplication, failure counts); must be writable by hacluster"),
+    ("state_dir", "/run/mwha/alert", "per-boot state (quorum, action de-duplication, failure counts, what the cluster started on this node); must be writable by hacluster"),
 ];
 
 /// Where the line goes.

@@ -17,6 +17,11 @@
 //!   lost_at started|promoted used_us`), because fencing erases the node's history from the CIB
 //!   and the start elsewhere must still say where the resource came from; each line names the
 //!   previous node of one start (or promote) event only. At most [`MAX_LOST`] lines.
+//! - `started`: the latest start (or promote) and stop by the cluster of each resource on each
+//!   node (`node rsc started_us stopped_us`, clone instances under their base name), because a
+//!   cleanup erases the resource's history and its probe then finds running what the cluster
+//!   started itself: no MWHA1005W for that. At most [`MAX_STARTED`] records, in a file of at most
+//!   [`MAX_STARTED_FILE`] bytes read, replaced atomically like `failures`.
 //!
 //! The agent runs as hacluster and cannot create `/run/mwha`; packaging creates the directory
 //! (tmpfiles.d). Without it the agent still writes every line; it only loses these features
@@ -35,7 +40,8 @@ use nix::fcntl::{Flock, FlockArg, OFlag};
 use ocf::atomic::{self, Attrs, Dir, Previous, Replace};
 use ocf::deadline::Deadline;
 
-use crate::classify::{QuorumChange, Tally};
+use crate::classify::{Presence, QuorumChange, Tally};
+use crate::cluster::base_name;
 
 /// How long action claims are kept.
 const CLAIM_TTL: Duration = Duration::from_secs(3600);
@@ -126,11 +132,7 @@ impl StateDir {
     /// returns the failures in a row of the resource on the node: for a failure, its own
     /// position in the row (the same for every process of that event); 0 for a success.
     pub fn count_failure(&self, event: &FailureEvent, boot_id: &str, deadline: &Deadline) -> Result<u32> {
-        for (what, name) in [("node", event.node), ("resource", event.rsc)] {
-            if name.len() > MAX_NAME || name.contains(['\t', '\n']) {
-                bail!("the {what} name is longer than {MAX_NAME} bytes or holds a tab or newline: not counted");
-            }
-        }
+        check_names(event.node, event.rsc, "not counted")?;
         self.locked(deadline, || {
             let dir = Dir::open(&self.dir).with_context(|| format!("opening {}", self.dir.display()))?;
             let name = OsStr::new(FAILURES);
@@ -320,6 +322,168 @@ fn parse_lost(text: &str, boot_id: &str) -> Vec<LostLocation> {
         })
         .take(MAX_LOST * 2)
         .collect()
+}
+
+/// What the cluster started on each node: the file in `state_dir`.
+const STARTED: &str = "started";
+/// Its first line: format and version, then the boot ID.
+const STARTED_HEADER: &str = "mwha-alert-started 1";
+/// At most this many node+resource records are kept; see [`Starts::prune`].
+pub const MAX_STARTED: usize = 1000;
+/// The largest `started` file read; [`MAX_STARTED`] records with names of [`MAX_NAME`] bytes fit.
+pub const MAX_STARTED_FILE: u64 = 1024 * 1024;
+
+/// One resource event for the memory of what the cluster started.
+#[derive(Debug, Clone, Copy)]
+pub struct PresenceEvent<'a> {
+    pub presence: Presence,
+    pub node: &'a str,
+    pub rsc: &'a str,
+    /// Pacemaker's time of the event, in µs since the epoch: orders a start and a stop whose
+    /// processes run out of order, and places a probe among them.
+    pub at_us: i64,
+}
+
+impl StateDir {
+    /// Remembers a start (or promote) or a stop of `rsc` by the cluster on `node`, and says
+    /// whether the cluster's start stood at the event's time: started, and not stopped between
+    /// that start and the event. A probe that found the resource running only asks (true: the
+    /// probe of a cleanup, no MWHA1005W).
+    pub fn cluster_started(&self, event: &PresenceEvent, boot_id: &str, deadline: &Deadline) -> Result<bool> {
+        check_names(event.node, event.rsc, "not remembered")?;
+        self.locked(deadline, || {
+            let dir = Dir::open(&self.dir).with_context(|| format!("opening {}", self.dir.display()))?;
+            let name = OsStr::new(STARTED);
+            let shown = self.dir.join(STARTED);
+            let text = match dir.read(name, MAX_STARTED_FILE) {
+                Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+                Ok(None) => String::new(),
+                Err(e) => return Err(e).with_context(|| format!("reading {}", shown.display())),
+            };
+            let mut table = Starts::parse(&text, boot_id);
+            if table.apply(event) {
+                table.prune();
+                replace_locked(&dir, name, table.render(boot_id).as_bytes(), MAX_STARTED_FILE)
+                    .with_context(|| format!("writing {}", shown.display()))?;
+            }
+            Ok(table.stood_at(event.node, event.rsc, event.at_us))
+        })
+    }
+}
+
+/// Names that could not be stored whole (or would break the file's lines) are refused: `not`
+/// says what then does not happen.
+fn check_names(node: &str, rsc: &str, not: &str) -> Result<()> {
+    for (what, name) in [("node", node), ("resource", rsc)] {
+        if name.len() > MAX_NAME || name.contains(['\t', '\n']) {
+            bail!("the {what} name is longer than {MAX_NAME} bytes or holds a tab or newline: {not}");
+        }
+    }
+    Ok(())
+}
+
+/// The cluster's latest start (or promote) and latest stop of one resource on one node, in µs
+/// (0: none). A stop is kept after the resource is gone, so a start's process that runs after
+/// the process of a later stop does not bring the resource back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct StartRecord {
+    node: String,
+    /// The base name of a clone instance, as `cluster::same_resource` matches it.
+    rsc: String,
+    started_us: i64,
+    stopped_us: i64,
+}
+
+impl StartRecord {
+    fn parse(line: &str) -> Option<StartRecord> {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [node, rsc, started_us, stopped_us] = fields[..] else { return None };
+        if node.is_empty() || rsc.is_empty() || node.len() > MAX_NAME || rsc.len() > MAX_NAME {
+            return None;
+        }
+        Some(StartRecord {
+            node: node.to_string(),
+            rsc: rsc.to_string(),
+            started_us: started_us.parse().ok()?,
+            stopped_us: stopped_us.parse().ok()?,
+        })
+    }
+
+    /// Started by the cluster at or before `at_us`, and not stopped since that start by then.
+    fn stood_at(&self, at_us: i64) -> bool {
+        let stopped_since = self.stopped_us >= self.started_us && self.stopped_us <= at_us;
+        self.started_us != 0 && self.started_us <= at_us && !stopped_since
+    }
+
+    /// Running now, as far as the cluster's own starts and stops tell.
+    fn running(&self) -> bool {
+        self.started_us > self.stopped_us
+    }
+}
+
+/// The `started` file: parsed, changed by one event, pruned and rendered. Pure.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Starts {
+    records: Vec<StartRecord>,
+}
+
+impl Starts {
+    /// The records of `text`; none when it is from another boot, another format, or garbled
+    /// (malformed lines are dropped one by one).
+    fn parse(text: &str, boot_id: &str) -> Starts {
+        let mut lines = text.lines();
+        if lines.next() != Some(&format!("{STARTED_HEADER} {boot_id}")) {
+            return Starts::default();
+        }
+        Starts { records: lines.filter_map(StartRecord::parse).take(MAX_STARTED * 2).collect() }
+    }
+
+    fn render(&self, boot_id: &str) -> String {
+        let mut out = format!("{STARTED_HEADER} {boot_id}\n");
+        for r in &self.records {
+            out.push_str(&format!("{}\t{}\t{}\t{}\n", r.node, r.rsc, r.started_us, r.stopped_us));
+        }
+        out
+    }
+
+    /// Applies a start or a stop (a probe changes nothing); returns whether the table changed.
+    fn apply(&mut self, event: &PresenceEvent) -> bool {
+        if event.presence == Presence::FoundRunning {
+            return false;
+        }
+        let rsc = base_name(event.rsc);
+        let index = match self.records.iter().position(|r| r.node == event.node && r.rsc == rsc) {
+            Some(i) => i,
+            None => {
+                self.records.push(StartRecord { node: event.node.to_string(), rsc: rsc.to_string(), ..StartRecord::default() });
+                self.records.len() - 1
+            }
+        };
+        let r = &mut self.records[index];
+        let before = r.clone();
+        // The latest of each wins, whatever the order the events' processes run in.
+        match event.presence {
+            Presence::Started => r.started_us = r.started_us.max(event.at_us),
+            Presence::Stopped => r.stopped_us = r.stopped_us.max(event.at_us),
+            Presence::FoundRunning => {}
+        }
+        *r != before
+    }
+
+    /// Whether the cluster's start of `rsc` (any instance of a clone) on `node` stood at `at_us`.
+    fn stood_at(&self, node: &str, rsc: &str, at_us: i64) -> bool {
+        let rsc = base_name(rsc);
+        self.records.iter().find(|r| r.node == node && r.rsc == rsc).is_some_and(|r| r.stood_at(at_us))
+    }
+
+    /// Beyond [`MAX_STARTED`] records, drops those no longer running first, then the oldest: a
+    /// forgotten start only brings back a MWHA1005W for its resource, it never hides one.
+    fn prune(&mut self) {
+        if self.records.len() > MAX_STARTED {
+            self.records.sort_by_key(|r| std::cmp::Reverse((r.running(), r.started_us.max(r.stopped_us))));
+            self.records.truncate(MAX_STARTED);
+        }
+    }
 }
 
 /// One event for the failure count.
@@ -722,6 +886,139 @@ mod tests {
             parse_lost("mwha-alert-lost 1 boot1\nn1\te\tx\tstarted\t0\nn1\tf\t1\tmaybe\t0\n", "boot1").is_empty(),
             "garbled lines dropped"
         );
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    fn presence<'a>(presence: Presence, node: &'a str, rsc: &'a str, at_us: i64) -> PresenceEvent<'a> {
+        PresenceEvent { presence, node, rsc, at_us }
+    }
+
+    /// A start (or promote) stands until a stop, whatever the order the events' processes run
+    /// in; a probe is placed among them by its own time.
+    #[test]
+    fn a_start_stands_until_a_stop_whatever_the_order_of_the_processes() {
+        let (started, stopped) = (Presence::Started, Presence::Stopped);
+        let mut t = Starts::default();
+        assert!(!t.stood_at("n1", "d", 50), "nothing remembered: not started by the cluster");
+        assert!(t.apply(&presence(started, "n1", "d", 100)));
+        assert!(t.stood_at("n1", "d", 150), "started, not stopped");
+        assert!(!t.stood_at("n1", "d", 90), "a probe before the start");
+        assert!(!t.stood_at("n2", "d", 150) && !t.stood_at("n1", "e", 150), "another node, another resource");
+        assert!(!t.apply(&presence(Presence::FoundRunning, "n1", "d", 150)), "a probe only asks");
+        assert!(t.apply(&presence(stopped, "n1", "d", 200)));
+        assert!(!t.stood_at("n1", "d", 250), "stopped since");
+        assert!(t.stood_at("n1", "d", 150), "a probe before the stop, whose process ran after the stop's");
+        // A restart: the stop's and the start's processes in either order.
+        for order in [[stopped, started], [started, stopped]] {
+            let mut t = Starts::default();
+            t.apply(&presence(started, "n1", "d", 100));
+            for p in order {
+                t.apply(&presence(p, "n1", "d", if p == stopped { 300 } else { 310 }));
+            }
+            assert!(t.stood_at("n1", "d", 400), "{order:?}");
+        }
+        // A start whose process runs after the process of the stop that followed it.
+        let mut t = Starts::default();
+        t.apply(&presence(stopped, "n1", "d", 300));
+        t.apply(&presence(started, "n1", "d", 100));
+        assert!(!t.stood_at("n1", "d", 400));
+    }
+
+    /// Clone instances are remembered under their base name, as `cluster::same_resource` matches
+    /// them: a start of `st:0` answers a probe of `st` or `st:1`, and a stop of any instance
+    /// forgets them all (at worst a MWHA1005W too many, never one hidden).
+    #[test]
+    fn clone_instances_are_remembered_under_their_base_name() {
+        let mut t = Starts::default();
+        t.apply(&presence(Presence::Started, "n1", "st:0", 100));
+        assert!(t.stood_at("n1", "st", 150) && t.stood_at("n1", "st:1", 150));
+        assert!(!t.stood_at("n1", "st:main", 150) && !t.stood_at("n1", "stx", 150));
+        t.apply(&presence(Presence::Stopped, "n1", "st:1", 200));
+        assert!(!t.stood_at("n1", "st:0", 250));
+        assert_eq!(t.render("b"), "mwha-alert-started 1 b\nn1\tst\t100\t200\n");
+    }
+
+    #[test]
+    fn the_started_table_survives_its_file_and_is_bounded() {
+        let mut t = Starts::default();
+        let long = "x".repeat(MAX_NAME);
+        for i in 0..(MAX_STARTED as i64 + 50) {
+            let rsc = format!("{i:0>MAX_NAME$}"); // names as long as they may be
+            t.apply(&presence(Presence::Started, &long, &rsc, 1_000 + i));
+            if i % 2 == 0 {
+                t.apply(&presence(Presence::Stopped, &long, &rsc, 5_000 + i));
+            }
+        }
+        t.prune();
+        assert_eq!(t.records.len(), MAX_STARTED);
+        let running = t.records.iter().filter(|r| r.running()).count();
+        assert_eq!(running, (MAX_STARTED + 50).div_ceil(2), "the stopped ones went first");
+        let text = t.render("boot1");
+        assert!(text.len() as u64 <= MAX_STARTED_FILE, "{} bytes", text.len());
+        assert_eq!(Starts::parse(&text, "boot1"), t, "parse(render(t)) == t");
+        assert_eq!(Starts::parse(&text, "boot2"), Starts::default(), "another boot's starts mean nothing");
+        // Beyond the bound, the oldest running ones go too.
+        let mut t = Starts::default();
+        for i in 0..(MAX_STARTED as i64 + 1) {
+            t.apply(&presence(Presence::Started, "n1", &format!("r{i}"), 1_000 + i));
+        }
+        t.prune();
+        assert!(!t.stood_at("n1", "r0", 9_999) && t.stood_at("n1", "r1", 9_999));
+        // Garbled lines are dropped, the others kept.
+        let garbled = format!("{STARTED_HEADER} b\nn1\td\t5\t0\nbad line\nn1\te\tx\t0\n\te\t1\t0\nn1\tf\t1\t0\textra\n");
+        assert_eq!(Starts::parse(&garbled, "b").records.iter().map(|r| r.rsc.as_str()).collect::<Vec<_>>(), ["d"]);
+    }
+
+    #[test]
+    fn starts_are_kept_in_the_state_directory_across_processes() {
+        let dir = temp("started");
+        let d = Deadline::after(Duration::from_secs(5));
+        let ask = |p: Presence, rsc: &str, at_us: i64, boot: &str| {
+            StateDir::open(&dir).unwrap().cluster_started(&presence(p, "n1", rsc, at_us), boot, &d).unwrap()
+        };
+        assert!(!ask(Presence::FoundRunning, "d", 50, "boot1"), "nothing remembered yet");
+        assert!(!dir.join(STARTED).exists(), "a probe writes nothing");
+        assert!(ask(Presence::Started, "d", 100, "boot1"));
+        assert_eq!(fs::read_to_string(dir.join(STARTED)).unwrap(), "mwha-alert-started 1 boot1\nn1\td\t100\t0\n");
+        assert!(!fs::read_dir(&dir).unwrap().flatten().any(|e| atomic::is_temp_name(&e.file_name())), "no temp file left");
+        assert!(ask(Presence::FoundRunning, "d", 200, "boot1"), "a cleanup's probe");
+        assert!(!ask(Presence::FoundRunning, "d", 200, "boot2"), "after a reboot (another boot ID) nothing is remembered");
+        assert!(!ask(Presence::Stopped, "d", 300, "boot1"));
+        assert!(!ask(Presence::FoundRunning, "d", 400, "boot1"), "stopped since");
+        // Names that could not be stored whole are not remembered.
+        let long = "x".repeat(MAX_NAME + 1);
+        let sd = StateDir::open(&dir).unwrap();
+        assert!(sd.cluster_started(&presence(Presence::Started, "n1", &long, 500), "boot1", &d).is_err());
+        assert!(sd.cluster_started(&presence(Presence::Started, "n1\tn2", "d", 500), "boot1", &d).is_err());
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    /// The `started` file is ours: a symbolic link planted in its place is neither read through
+    /// nor written through, and a file too big to be ours is not read: the memory is then
+    /// unknown (an error: the probe's MWHA1005W is written), never taken from the planted file.
+    #[test]
+    fn a_planted_started_file_is_refused() {
+        let dir = temp("started-planted");
+        let d = Deadline::after(Duration::from_secs(5));
+        let sd = StateDir::open(&dir).unwrap();
+        let victim = dir.with_file_name(format!("{}-victim", dir.file_name().unwrap().to_string_lossy()));
+        let planted = "mwha-alert-started 1 boot1\nn1\td\t100\t0\n";
+        fs::write(&victim, planted).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join(STARTED)).unwrap();
+        for p in [Presence::FoundRunning, Presence::Started, Presence::Stopped] {
+            let err = sd.cluster_started(&presence(p, "n1", "d", 200), "boot1", &d).unwrap_err();
+            assert!(format!("{err:#}").contains("is a symlink"), "{p:?}: {err:#}");
+        }
+        assert_eq!(fs::read_to_string(&victim).unwrap(), planted, "written through the link");
+        assert!(fs::symlink_metadata(dir.join(STARTED)).unwrap().file_type().is_symlink(), "the link was replaced");
+        fs::remove_file(dir.join(STARTED)).unwrap();
+        let huge = format!("{planted}{}", "n1\tx\t1\t0\n".repeat((MAX_STARTED_FILE / 8) as usize));
+        fs::write(dir.join(STARTED), &huge).unwrap();
+        let err = sd.cluster_started(&presence(Presence::FoundRunning, "n1", "d", 200), "boot1", &d).unwrap_err();
+        assert!(format!("{err:#}").contains("more than the"), "{err:#}");
+        assert!(sd.cluster_started(&presence(Presence::Started, "n1", "d", 200), "boot1", &d).is_err(), "not rewritten either");
+        assert_eq!(fs::metadata(dir.join(STARTED)).unwrap().len(), huge.len() as u64);
+        let _ = fs::remove_file(victim);
         let _ = fs::remove_dir_all(dir);
     }
 

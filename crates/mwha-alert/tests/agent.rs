@@ -78,6 +78,10 @@ fn run_with(program: &[&str], event: &str, recipient: &str, options: &[(&str, &s
     if !options.iter().any(|(k, _)| *k == "query_cluster") {
         cmd.env("query_cluster", "false");
     }
+    // Nor the host's /run/mwha/alert: a state directory beside the test's syslog socket.
+    if !options.iter().any(|(k, _)| *k == "state_dir") {
+        cmd.env("state_dir", syslog.with_file_name("state"));
+    }
     cmd.envs(options.iter().copied());
     let started = Instant::now();
     let out = cmd.output().expect("running mwha-alert");
@@ -634,4 +638,57 @@ fn without_a_usable_count_a_failure_is_reported_as_usual() {
     assert!(r.elapsed < Duration::from_secs(6), "lock held elsewhere: took {:?}", r.elapsed);
     assert!(lines(&log).last().unwrap().ends_with(unavailable), "{:?}", lines(&log));
     assert!(r.stderr.contains("timed out after"), "{}", r.stderr);
+}
+
+/// A probe of d on n1 that found it running, as Pacemaker runs one after `pcs resource cleanup d`
+/// (the recorded start's environment, a monitor of interval 0 expecting rc 7).
+const PROBE_FOUND_RUNNING: [(&str, &str); 6] = [
+    ("CRM_alert_task", "monitor"),
+    ("CRM_alert_interval", "0"),
+    ("CRM_alert_target_rc", "7"),
+    ("CRM_alert_rc", "0"),
+    ("CRM_alert_timestamp_epoch", "1795649000"),
+    ("CRM_alert_timestamp_usec", "250000"),
+];
+
+/// A cleanup's probe finds running what the cluster started on that node: no MWHA1005W (a
+/// debug line in Pacemaker's log). After the cluster stopped it, or without the memory (no
+/// `state_dir`), the probe's MWHA1005W is written as before, and Pacemaker's log says why.
+#[test]
+fn a_cleanups_probe_of_what_the_cluster_started_gives_no_false_alarm() {
+    let sandbox = Sandbox::new("alert-cleanup-probe");
+    let syslog = Syslog::new(&sandbox);
+    let log = sandbox.path().join("alerts.log");
+    // The recorded start names the host's Pacemaker log: the test's own instead, with debug lines.
+    let pm_log = sandbox.path().join("pacemaker.log");
+    let run_in = |state: &Path, extra: &[(&str, &str)]| {
+        let mut options = vec![("state_dir", state.to_str().unwrap()), ("HA_LOGFILE", pm_log.to_str().unwrap()), ("HA_debug", "1")];
+        options.extend_from_slice(extra);
+        let r = run("start-ok", log.to_str().unwrap(), &options, &syslog.path);
+        expect(&r, 0, &format!("{extra:?}"));
+    };
+    let (state, missing) = (sandbox.path().join("state"), sandbox.path().join("missing/state"));
+    let stop = [("CRM_alert_task", "stop"), ("CRM_alert_timestamp_epoch", "1795641833")];
+    let unexpected = format!(
+        "2026-11-25T23:23:20.250Z {} MWHA1005W Resource d was found running on n1 where the cluster had not started it",
+        hostname()
+    );
+
+    run_in(&state, &[]);
+    run_in(&state, &PROBE_FOUND_RUNNING);
+    assert_eq!(lines(&log).len(), 1, "only the start's line: {:?}", lines(&log));
+    assert!(lines(&log)[0].ends_with(" MWHA1011I Resource d started on n1"), "{:?}", lines(&log));
+    let debug = fs::read_to_string(&pm_log).unwrap_or_default();
+    assert!(debug.contains("DEBUG: the probe found d running on n1, where the cluster started it: no MWHA1005W"), "{debug}");
+
+    run_in(&state, &stop);
+    run_in(&state, &PROBE_FOUND_RUNNING);
+    assert_eq!(lines(&log).last().unwrap(), &unexpected, "{:?}", lines(&log));
+
+    // Without a state directory nothing is remembered: the start is reported, and so is the probe.
+    run_in(&missing, &[]);
+    run_in(&missing, &PROBE_FOUND_RUNNING);
+    assert_eq!(lines(&log).last().unwrap(), &unexpected, "{:?}", lines(&log));
+    let why = fs::read_to_string(&pm_log).unwrap();
+    assert!(why.contains("(monitor of d), so a probe that finds one running is reported as MWHA1005W: creating "), "{why}");
 }

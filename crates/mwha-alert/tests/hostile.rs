@@ -203,3 +203,44 @@ fn a_planted_failure_count_file_is_neither_followed_nor_trusted() {
     let text = fs::read_to_string(&log).unwrap();
     assert!(text.lines().last().unwrap().contains(" MWHA1007W Resource d failed on n1 (1 of 3 "), "{text}");
 }
+
+/// The memory of what the cluster started is ours too: a symbolic link planted in its place is
+/// neither read through (a planted record would hide a resource running outside the cluster)
+/// nor written through, and a file too big to be ours is not read; the probe's MWHA1005W is
+/// written as usual, quickly.
+#[test]
+fn a_planted_started_file_is_neither_followed_nor_trusted() {
+    let sandbox = Sandbox::new("alert-hostile-started");
+    let state = sandbox.path().join("state");
+    fs::create_dir(&state).unwrap();
+    let planted = "mwha-alert-started 1 whatever\nn1\td\t1\t0\n";
+    let victim = sandbox.path().join("started-elsewhere");
+    fs::write(&victim, planted).unwrap();
+    symlink(&victim, state.join("started")).unwrap();
+    let log = sandbox.path().join("alerts.log");
+    let state_s = state.to_str().unwrap();
+    let as_start = [("CRM_alert_task", "start"), ("CRM_alert_interval", "0"), ("CRM_alert_target_rc", "0"), ("CRM_alert_rc", "0")];
+    let as_probe = [("CRM_alert_task", "monitor"), ("CRM_alert_interval", "0"), ("CRM_alert_target_rc", "7"), ("CRM_alert_rc", "0")];
+    let unexpected = "MWHA1005W Resource d was found running on n1 where the cluster had not started it";
+    for (what, event) in [("a start", &as_start), ("a probe", &as_probe)] {
+        let mut extra = event.to_vec();
+        extra.extend([("CRM_alert_desc", "ok"), ("state_dir", state_s)]);
+        let r = run(&sandbox, &log, &extra);
+        assert_eq!(r.code, 0, "{what}: {}", r.stderr);
+        assert!(r.elapsed < Duration::from_secs(3), "{what}: {:?}", r.elapsed);
+        assert!(r.stderr.contains("is a symlink"), "{what}: Pacemaker's log says why: {}", r.stderr);
+    }
+    assert!(fs::read_to_string(&log).unwrap().ends_with(&format!("{unexpected}\n")), "the probe is reported");
+    assert_eq!(fs::read_to_string(&victim).unwrap(), planted, "written through the link");
+    assert!(fs::symlink_metadata(state.join("started")).unwrap().file_type().is_symlink(), "the link was replaced");
+
+    // A file bigger than the agent ever writes: not read, so the probe is reported.
+    fs::remove_file(state.join("started")).unwrap();
+    fs::write(state.join("started"), "n1\td\t1\t0\n".repeat(200_000)).unwrap();
+    let mut extra = as_probe.to_vec();
+    extra.push(("state_dir", state_s));
+    let r = run(&sandbox, &log, &extra);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("read at most"), "{}", r.stderr);
+    assert_eq!(fs::read_to_string(&log).unwrap().matches(unexpected).count(), 2, "the probe is reported again");
+}
