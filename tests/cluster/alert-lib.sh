@@ -36,9 +36,16 @@ alert_lab() {
     [ "$failed" -eq 0 ] || { finish; exit 1; }
 }
 
+# The alert and its recipient in one CIB change (pcs -f on a copy, then cib-push): between a live
+# `pcs alert create` and `pcs alert recipient add`, Pacemaker would run the alert without a
+# recipient, for syslog, which the lab's nodes lack (exit 1, logged by Pacemaker as an alert failure).
 register_alert() {
-    on n1 pcs alert create id=mwha path="$ALERT_BIN" description="mwha operator messages" &&
-        on n1 pcs alert recipient add mwha id=mwha-log value="$ALERT_LOG"
+    # shellcheck disable=SC2016 # expanded by the node's sh
+    on n1 sh -c 'set -e; f=$(mktemp); trap "rm -f \"$f\" \"$f.orig\"" EXIT
+        pcs cluster cib "$f" && cp "$f" "$f.orig"
+        pcs -f "$f" alert create id=mwha path="$1" description="mwha operator messages"
+        pcs -f "$f" alert recipient add mwha id=mwha-log value="$2"
+        pcs cluster cib-push "$f" diff-against="$f.orig"' sh "$ALERT_BIN" "$ALERT_LOG"
 }
 
 # On failure (or with ALERT_DUMP=1): every node's alert log, for the reader of the test output.
