@@ -284,6 +284,9 @@ fn fsctrl_status(
 ) -> Result<()> {
     let deadline = cx.deadline();
     let mut asked = 0;
+    // The answer that was not running, while asking again: a retry that runs out of time must
+    // still fail with it (a failure never becomes a tolerated timeout).
+    let mut not_running: Option<String> = None;
     deadline.wait_for(label, FSCTRL_RETRY_PAUSE, || {
         let answer = spawn::bounded(Some(user), cmd, &deadline.split(0.8))?;
         asked += 1;
@@ -293,9 +296,15 @@ fn fsctrl_status(
                 return Ok(Some(()));
             }
             Ok(()) => return Ok(Some(())),
-            Err(err) if ocf::deadline::is_timeout(&err) => return Err(err),
+            Err(err) if ocf::deadline::is_timeout(&err) => {
+                return Err(match not_running.take() {
+                    Some(before) => anyhow::anyhow!("{before} (asked again {:.1}s later: {err:#})", grace.waited().as_secs_f64()),
+                    None => err,
+                })
+            }
             Err(err) => err,
         };
+        not_running = Some(format!("{failure:#}"));
         if !main.is_alive() {
             return Err(failure.context(format!("the main process (pid {}) is gone", main.pid)));
         }
