@@ -137,11 +137,7 @@ impl StateDir {
             let dir = Dir::open(&self.dir).with_context(|| format!("opening {}", self.dir.display()))?;
             let name = OsStr::new(FAILURES);
             let shown = self.dir.join(FAILURES);
-            let text = match dir.read(name, MAX_FAILURES_FILE) {
-                Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
-                Ok(None) => String::new(),
-                Err(e) => return Err(e).with_context(|| format!("reading {}", shown.display())),
-            };
+            let text = read_text(&dir, name, &shown, MAX_FAILURES_FILE)?;
             let mut table = Failures::parse(&text, boot_id);
             let now = unix_seconds(SystemTime::now());
             let (count, changed) = table.apply(event, now);
@@ -344,6 +340,16 @@ pub struct PresenceEvent<'a> {
     pub at_us: i64,
 }
 
+/// The text of the state file `name` in `dir` (`shown` in messages): empty when it is absent, at
+/// most `limit` bytes, never through a link.
+fn read_text(dir: &Dir, name: &OsStr, shown: &Path, limit: u64) -> Result<String> {
+    match dir.read(name, limit) {
+        Ok(Some(bytes)) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Ok(None) => Ok(String::new()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", shown.display())),
+    }
+}
+
 impl StateDir {
     /// Remembers a start (or promote) or a stop of `rsc` by the cluster on `node`, and says
     /// whether the cluster's start stood at the event's time: started, and not stopped between
@@ -355,11 +361,7 @@ impl StateDir {
             let dir = Dir::open(&self.dir).with_context(|| format!("opening {}", self.dir.display()))?;
             let name = OsStr::new(STARTED);
             let shown = self.dir.join(STARTED);
-            let text = match dir.read(name, MAX_STARTED_FILE) {
-                Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
-                Ok(None) => String::new(),
-                Err(e) => return Err(e).with_context(|| format!("reading {}", shown.display())),
-            };
+            let text = read_text(&dir, name, &shown, MAX_STARTED_FILE)?;
             let mut table = Starts::parse(&text, boot_id);
             if table.apply(event) {
                 table.prune();
