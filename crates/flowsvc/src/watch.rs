@@ -18,7 +18,7 @@ fn watcher(cx: &Ctx) -> Watcher {
 pub fn arm(cx: &Ctx, p: &Params, main: ProcRef, view: &DiskView) {
     let claim = PidFileClaim { pidfile: p.pidfile.clone(), product_dir: p.install_dir.clone(), uid: warp::product_uid(p, Some(view)) };
     let watch = Watch { node: watch::node_of(cx.env()), main, claim: Some(claim) };
-    watcher(cx).keep(p.watcher, &watch, cx.deadline());
+    watcher(cx).keep(p.watcher.then_some(&watch), cx.deadline());
 }
 
 /// From now on no watcher reports, and the watcher is gone.

@@ -217,15 +217,15 @@ impl Watcher {
 
     /// What an agent does after start and from a monitor that finds the product running, both
     /// best-effort (the watcher only makes recovery faster, so nothing here fails an action):
-    /// `on` (the agent's `watcher` parameter): one watcher on `watch.main`; off, none (one left
-    /// from before, when the parameter was on, is ended).
-    pub fn keep(&self, on: bool, watch: &Watch, deadline: &Deadline) {
-        if !on {
+    /// `Some(watch)` (the agent's `watcher` parameter on): one watcher on `watch.main`; `None`
+    /// (off): none, and one left from before, when the parameter was on, is ended.
+    pub fn keep(&self, watch: Option<&Watch>, deadline: &Deadline) {
+        let Some(watch) = watch else {
             if let Err(err) = self.end(deadline) {
                 crate::warn!("ending the watcher: {err:#}");
             }
             return;
-        }
+        };
         if let Err(err) = self.arm(watch, deadline) {
             crate::warn!("no watcher for {} (the recurring monitor still finds a failure): {err:#}", self.instance);
         }

@@ -20,6 +20,15 @@ fn watcher(cx: &Ctx) -> Watcher {
 /// `pidfile`).
 pub fn arm(cx: &Ctx, p: &Params, deadline: &Deadline) {
     let Some(pidfile) = &p.pidfile else { return };
+    let watcher = watcher(cx);
+    if !p.watcher {
+        return watcher.keep(None, deadline);
+    }
+    // A live watcher watches a live Booster (it exits within milliseconds of it): the recurring
+    // monitor need not read the PID file a second time.
+    if watcher.current().is_some() {
+        return;
+    }
     let main = match main_process(p, deadline) {
         Ok(Some(main)) => main,
         Ok(None) => return ocf::debug!("no verified Booster process in {}: no watcher", pidfile.display()),
@@ -27,7 +36,7 @@ pub fn arm(cx: &Ctx, p: &Params, deadline: &Deadline) {
     };
     let claim = PidFileClaim { pidfile: pidfile.clone(), product_dir: p.service.install_dir.clone(), uid: p.service.uid() };
     let watch = Watch { node: watch::node_of(cx.env()), main, claim: Some(claim) };
-    watcher(cx).keep(p.watcher, &watch, deadline);
+    watcher.keep(Some(&watch), deadline);
 }
 
 /// From now on no watcher reports, and the watcher is gone.
